@@ -20,6 +20,8 @@
 #include "plugin.h"
 
 #define OPT_OUTPUT 1000
+/* where the timeout text takes the phase (never in a service name) */
+#define PHASE_MARK "{{phase}}"
 
 static const char *const state_names[] = {
 	"OK", "WARNING", "CRITICAL", "UNKNOWN",
@@ -59,6 +61,11 @@ plugin_init(struct plugin *p, const char *prog, const char *service)
 void
 plugin_clear(struct plugin *p)
 {
+	if (p->cleanup != NULL) {
+		void (*fn)(void *) = p->cleanup;
+		p->cleanup = NULL;
+		fn(p->cleanup_context);
+	}
 	for (size_t i = 0; i < p->n_perf; i++)
 		free(p->perf[i].label);
 	p->n_perf = 0;
@@ -520,6 +527,22 @@ plugin_exit(struct plugin *p, enum plugin_state state, const char *fmt, ...)
 	exit((int)state);
 }
 
+void
+plugin_exit_owned(struct plugin *p, enum plugin_state state, char *text)
+{
+	struct buf out;
+
+	alarm(0);
+	buf_init(&out);
+	plugin_render(p, state, text, &out);
+	free(text);
+	fwrite(buf_data(&out), 1, buf_len(&out), stdout);
+	fflush(stdout);
+	buf_clear(&out);
+	plugin_clear(p);
+	exit((int)state);
+}
+
 enum plugin_state
 plugin_state_worst(enum plugin_state a, enum plugin_state b)
 {
@@ -620,17 +643,17 @@ plugin_start_timer(struct plugin *p)
 	size_t saved = p->n_perf;
 	p->n_perf = 0;
 	buf_init(&text);
-	buf_printf(&text, "timeout after %u s (\x01)", p->timeout_s);
+	buf_printf(&text, "timeout after %u s (" PHASE_MARK ")", p->timeout_s);
 	buf_init(&out);
 	plugin_render(p, p->timeout_state, buf_data(&text), &out);
 	p->n_perf = saved;
 	const char *d = buf_data(&out);
-	const char *cut = strchr(d, '\x01');
+	const char *cut = strstr(d, PHASE_MARK);
 	PASSERT(cut != NULL);
 	free(timeout_head);
 	free(timeout_tail);
 	timeout_head = xstrndup(d, (size_t)(cut - d));
-	timeout_tail = xstrdup(cut + 1);
+	timeout_tail = xstrdup(cut + strlen(PHASE_MARK));
 	buf_clear(&out);
 	buf_clear(&text);
 	fflush(stdout);

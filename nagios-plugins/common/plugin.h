@@ -69,6 +69,11 @@ struct plugin {
 	struct buf long_text; /* lines after the status line (-vv and up) */
 	struct plugin_perf perf[PLUGIN_MAX_PERF];
 	size_t n_perf;
+
+	/* Called by plugin_clear() (so by plugin_exit() and usage errors) to
+	 * release the plugin's own state; may be NULL. */
+	void (*cleanup)(void *context);
+	void *cleanup_context;
 };
 
 /* One plugin-specific option. key is the short option letter, or a value
@@ -139,6 +144,10 @@ void plugin_render(const struct plugin *p, enum plugin_state state,
 /* Renders to stdout, frees p, exits with state. */
 void plugin_exit(struct plugin *p, enum plugin_state state,
 	const char *fmt, ...) ATTR_PRINTF(3, 4) ATTR_NORETURN;
+
+/* Same with a heap text the call takes ownership of. */
+void plugin_exit_owned(struct plugin *p, enum plugin_state state, char *text)
+	ATTR_NORETURN;
 
 /* Frees what p holds (plugin_exit() does it). */
 void plugin_clear(struct plugin *p);
