@@ -1,0 +1,583 @@
+/* smtpc.c: the SMTP client session (see smtpc.h). Every command goes through
+ * smtpc_cmd(): write the line, parse one reply, classify its code, then
+ * either continue an internal sequence (c->next) or call the user back. */
+#include "postier.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "core/xmalloc.h"
+#include "client/cconn.h"
+#include "client/smtpc.h"
+
+typedef void smtpc_next_fn(struct smtpc *c, int result);
+
+struct smtpc {
+	struct cconn *cc;
+	struct smtp_reply_parser parser;
+	struct buf ehlo;	/* text of the last 250 reply to EHLO */
+	struct buf ext_param;	/* returned by smtpc_has_ext() */
+	const char *step;
+	int want_lo, want_hi;	/* positive reply codes */
+	smtpc_next_fn *next;
+	smtpc_cb *cb;
+	void *cb_context;
+	int64_t step_start_us;
+	/* smtpc_open() and smtpc_auth() sequences */
+	char *helo_name, *user, *password;
+	enum smtpc_auth_mech mech;
+	int stage;
+	smtpc_next_fn *after;	/* what runs after STARTTLS or AUTH */
+	char *data_buf;		/* dot-stuffed message waiting for 354 */
+	size_t data_len;
+};
+
+static int
+smtpc_parse(void *parser, const void *data, size_t len, size_t *used_r,
+	const char **error_r)
+{
+	return smtp_reply_parse(parser, data, len, used_r, error_r);
+}
+
+struct smtpc *
+smtpc_new(struct event_base *base, const struct client_opts *opts)
+{
+	struct smtpc *c = xcalloc(1, sizeof(*c));
+	c->cc = cconn_new(base, opts);
+	smtp_reply_parser_init(&c->parser);
+	buf_init(&c->ehlo);
+	buf_init(&c->ext_param);
+	c->step = "none";
+	return c;
+}
+
+static void
+smtpc_free_secrets(struct smtpc *c)
+{
+	if (c->password != NULL) {
+		memset(c->password, 0, strlen(c->password));
+		free(c->password);
+		c->password = NULL;
+	}
+	free(c->user);
+	c->user = NULL;
+}
+
+void
+smtpc_free(struct smtpc **cp)
+{
+	struct smtpc *c = *cp;
+	if (c == NULL)
+		return;
+	*cp = NULL;
+	cconn_free(&c->cc);
+	smtp_reply_parser_clear(&c->parser);
+	buf_clear(&c->ehlo);
+	buf_clear(&c->ext_param);
+	smtpc_free_secrets(c);
+	free(c->helo_name);
+	free(c->data_buf);
+	free(c);
+}
+
+static void
+smtpc_done(struct smtpc *c, int result)
+{
+	smtpc_cb *cb = c->cb;
+	c->cb = NULL;
+	c->next = NULL;
+	if (cb != NULL)
+		cb(c, result, c->cb_context);
+}
+
+static void
+smtpc_start(struct smtpc *c, smtpc_cb *cb, void *context)
+{
+	c->cb = cb;
+	c->cb_context = context;
+	c->next = NULL;
+	c->step_start_us = client_now_us();
+}
+
+static void
+smtpc_read_done(struct cconn *cc ATTR_UNUSED, int result, void *context)
+{
+	struct smtpc *c = context;
+	if (result == CLIENT_OK) {
+		int code = c->parser.reply.code;
+		result = code >= c->want_lo && code <= c->want_hi ?
+			CLIENT_OK : CLIENT_NEGATIVE;
+	}
+	cconn_timing(c->cc)->last_us = client_now_us() - c->step_start_us;
+	smtpc_next_fn *next = c->next;
+	c->next = NULL;
+	if (next != NULL && result != CLIENT_ERROR)
+		next(c, result);
+	else
+		smtpc_done(c, result);
+}
+
+/* Sends line (NULL: only read) and expects a reply in [lo, hi]. */
+static void
+smtpc_cmd(struct smtpc *c, const char *step, const char *line, int lo, int hi,
+	smtpc_next_fn *next)
+{
+	c->step = step;
+	c->want_lo = lo;
+	c->want_hi = hi;
+	c->next = next;
+	smtp_reply_parser_reset(&c->parser);
+	if (line != NULL) {
+		cconn_write(c->cc, line, strlen(line));
+		cconn_write(c->cc, "\r\n", 2);
+	}
+	cconn_read(c->cc, smtpc_parse, &c->parser, smtpc_read_done, c);
+}
+
+/* connect */
+
+static void
+smtpc_connected(struct cconn *cc ATTR_UNUSED, int result, void *context)
+{
+	struct smtpc *c = context;
+	if (result != CLIENT_OK) {
+		smtpc_done(c, result);
+		return;
+	}
+	c->step_start_us = client_now_us();
+	smtpc_cmd(c, "greeting", NULL, 220, 220, c->next);
+}
+
+static void
+smtpc_connect_next(struct smtpc *c, smtpc_next_fn *next)
+{
+	c->step = "connect";
+	smtp_reply_parser_reset(&c->parser);
+	c->next = next;
+	cconn_connect(c->cc, smtpc_connected, c);
+}
+
+static void
+smtpc_greeting_timed(struct smtpc *c, int result)
+{
+	cconn_timing(c->cc)->greeting_us = client_now_us() - c->step_start_us;
+	smtpc_done(c, result);
+}
+
+void
+smtpc_connect(struct smtpc *c, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_connect_next(c, smtpc_greeting_timed);
+}
+
+/* EHLO / HELO */
+
+static void
+smtpc_ehlo_done(struct smtpc *c, int result)
+{
+	if (result == CLIENT_OK) {
+		buf_reset(&c->ehlo);
+		buf_append(&c->ehlo, buf_data(&c->parser.reply.text),
+			buf_len(&c->parser.reply.text));
+	}
+	smtpc_done(c, result);
+}
+
+static void
+smtpc_ehlo_line(struct smtpc *c, const char *verb, const char *name,
+	smtpc_next_fn *next)
+{
+	char *line = xasprintf("%s %s", verb, name);
+	smtpc_cmd(c, verb[0] == 'E' ? "ehlo" : "helo", line, 250, 250, next);
+	free(line);
+}
+
+void
+smtpc_ehlo(struct smtpc *c, const char *name, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_ehlo_line(c, "EHLO", name, smtpc_ehlo_done);
+}
+
+void
+smtpc_helo(struct smtpc *c, const char *name, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	buf_reset(&c->ehlo);
+	smtpc_ehlo_line(c, "HELO", name, NULL);
+}
+
+/* STARTTLS */
+
+static void
+smtpc_tls_done(struct cconn *cc ATTR_UNUSED, int result, void *context)
+{
+	struct smtpc *c = context;
+	buf_reset(&c->ehlo);	/* RFC 3207 4.2: forget what was learnt */
+	smtpc_next_fn *next = c->next;
+	c->next = NULL;
+	if (next != NULL && result == CLIENT_OK)
+		next(c, result);
+	else
+		smtpc_done(c, result);
+}
+
+static void
+smtpc_starttls_reply(struct smtpc *c, int result)
+{
+	if (result != CLIENT_OK) {
+		smtpc_done(c, result);
+		return;
+	}
+	c->step = "tls";
+	c->next = c->after;
+	c->after = NULL;
+	cconn_starttls(c->cc, smtpc_tls_done, c);
+}
+
+/* Runs STARTTLS, then next (or the user callback when NULL). */
+static void
+smtpc_starttls_next(struct smtpc *c, smtpc_next_fn *next)
+{
+	c->after = next;
+	smtpc_cmd(c, "starttls", "STARTTLS", 220, 220, smtpc_starttls_reply);
+}
+
+void
+smtpc_starttls(struct smtpc *c, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_starttls_next(c, NULL);
+}
+
+/* AUTH */
+
+static char *
+smtpc_b64(const void *data, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+static void smtpc_auth_step(struct smtpc *c, int result);
+
+static void
+smtpc_auth_finish(struct smtpc *c, int result)
+{
+	cconn_timing(c->cc)->auth_us = client_now_us() - c->step_start_us;
+	smtpc_free_secrets(c);
+	smtpc_next_fn *after = c->after;
+	c->after = NULL;
+	if (after != NULL && result == CLIENT_OK)
+		after(c, result);
+	else
+		smtpc_done(c, result);
+}
+
+static void
+smtpc_auth_step(struct smtpc *c, int result)
+{
+	char *line;
+
+	if (result != CLIENT_OK) {
+		smtpc_auth_finish(c, result);
+		return;
+	}
+	switch (c->stage++) {
+	case 0:
+		/* AUTH LOGIN got 334: send the user name. */
+		line = smtpc_b64(c->user, strlen(c->user));
+		smtpc_cmd(c, "auth", line, 334, 334, smtpc_auth_step);
+		break;
+	case 1:
+		line = smtpc_b64(c->password, strlen(c->password));
+		smtpc_cmd(c, "auth", line, 235, 235, smtpc_auth_finish);
+		memset(line, 0, strlen(line));
+		break;
+	default:
+		PASSERT(false);
+	}
+	free(line);
+}
+
+static void
+smtpc_auth_begin(struct smtpc *c, smtpc_next_fn *after)
+{
+	enum smtpc_auth_mech mech = c->mech;
+	const char *param = NULL;
+
+	c->after = after;
+	c->step_start_us = client_now_us();
+	if (mech == SMTPC_AUTH_AUTO) {
+		mech = SMTPC_AUTH_PLAIN;
+		if (smtpc_has_ext(c, "AUTH", &param) && strstr(param, "PLAIN") ==
+		    NULL && strstr(param, "LOGIN") != NULL)
+			mech = SMTPC_AUTH_LOGIN;
+	}
+	if (mech == SMTPC_AUTH_LOGIN) {
+		c->stage = 0;
+		smtpc_cmd(c, "auth", "AUTH LOGIN", 334, 334, smtpc_auth_step);
+		return;
+	}
+	/* RFC 4616 2: message = [authzid] UTF8NUL authcid UTF8NUL passwd */
+	size_t ul = strlen(c->user), pl = strlen(c->password);
+	char *raw = xmalloc(ul + pl + 2);
+	raw[0] = '\0';
+	memcpy(raw + 1, c->user, ul);
+	raw[ul + 1] = '\0';
+	memcpy(raw + ul + 2, c->password, pl);
+	char *b64 = smtpc_b64(raw, ul + pl + 2);
+	char *line = xasprintf("AUTH PLAIN %s", b64);
+	smtpc_cmd(c, "auth", line, 235, 235, smtpc_auth_finish);
+	memset(raw, 0, ul + pl + 2);
+	memset(b64, 0, strlen(b64));
+	memset(line, 0, strlen(line));
+	free(raw);
+	free(b64);
+	free(line);
+}
+
+void
+smtpc_auth(struct smtpc *c, enum smtpc_auth_mech mech, const char *user,
+	const char *password, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_free_secrets(c);
+	c->user = xstrdup(user);
+	c->password = xstrdup(password);
+	c->mech = mech;
+	smtpc_auth_begin(c, NULL);
+}
+
+/* open: connect, greeting, EHLO, [STARTTLS, EHLO], [AUTH] */
+
+static void smtpc_open_step(struct smtpc *c, int result);
+
+static void
+smtpc_open_step(struct smtpc *c, int result)
+{
+	if (result != CLIENT_OK) {
+		smtpc_done(c, result);
+		return;
+	}
+	switch (c->stage) {
+	case 0:		/* greeting */
+		cconn_timing(c->cc)->greeting_us =
+			client_now_us() - c->step_start_us;
+		c->stage = 1;
+		smtpc_ehlo_line(c, "EHLO", c->helo_name, smtpc_open_step);
+		return;
+	case 1:		/* EHLO */
+		buf_reset(&c->ehlo);
+		buf_append(&c->ehlo, buf_data(&c->parser.reply.text),
+			buf_len(&c->parser.reply.text));
+		if (cconn_opts(c->cc)->tls == CLIENT_TLS_STARTTLS &&
+		    !cconn_is_tls(c->cc)) {
+			c->stage = 2;
+			smtpc_starttls_next(c, smtpc_open_step);
+			return;
+		}
+		if (c->user != NULL) {
+			c->stage = 3;
+			smtpc_auth_begin(c, smtpc_open_step);
+			return;
+		}
+		smtpc_done(c, CLIENT_OK);
+		return;
+	case 2:		/* TLS up: RFC 3207 4.2, EHLO again */
+		c->stage = 1;
+		smtpc_ehlo_line(c, "EHLO", c->helo_name, smtpc_open_step);
+		return;
+	default:	/* AUTH done */
+		smtpc_done(c, CLIENT_OK);
+		return;
+	}
+}
+
+void
+smtpc_open(struct smtpc *c, const char *helo_name, const char *user,
+	const char *password, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	free(c->helo_name);
+	c->helo_name = xstrdup(helo_name != NULL ? helo_name : "localhost");
+	smtpc_free_secrets(c);
+	if (user != NULL) {
+		c->user = xstrdup(user);
+		c->password = xstrdup(password != NULL ? password : "");
+	}
+	c->mech = SMTPC_AUTH_AUTO;
+	c->stage = 0;
+	smtpc_connect_next(c, smtpc_open_step);
+}
+
+/* transaction */
+
+void
+smtpc_mail(struct smtpc *c, const char *from, size_t size, smtpc_cb *cb,
+	void *context)
+{
+	smtpc_start(c, cb, context);
+	char *line;
+	if (size > 0 && smtpc_has_ext(c, "SIZE", NULL))
+		line = xasprintf("MAIL FROM:<%s> SIZE=%zu", from, size);
+	else
+		line = xasprintf("MAIL FROM:<%s>", from);
+	smtpc_cmd(c, "mail", line, 250, 250, NULL);
+	free(line);
+}
+
+void
+smtpc_rcpt(struct smtpc *c, const char *to, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	char *line = xasprintf("RCPT TO:<%s>", to);
+	smtpc_cmd(c, "rcpt", line, 250, 251, NULL);
+	free(line);
+}
+
+static void
+smtpc_free_ref(const void *data, size_t len ATTR_UNUSED, void *ctx ATTR_UNUSED)
+{
+	free((void *)data);
+}
+
+/* RFC 5321 4.5.2: a line starting with "." gets one more "." */
+static char *
+smtpc_dot_stuff(const char *msg, size_t len, size_t *out_len_r)
+{
+	struct buf out;
+	buf_init(&out);
+	buf_reserve(&out, len + len / 64 + 8);
+	size_t pos = 0;
+	while (pos < len) {
+		if (msg[pos] == '.')
+			buf_append_char(&out, '.');
+		const char *nl = memchr(msg + pos, '\n', len - pos);
+		size_t take = nl != NULL ? (size_t)(nl - (msg + pos)) + 1 :
+			len - pos;
+		buf_append(&out, msg + pos, take);
+		pos += take;
+	}
+	if (len > 0 && msg[len - 1] != '\n')
+		buf_append(&out, "\r\n", 2);
+	buf_append(&out, ".\r\n", 3);
+	*out_len_r = buf_len(&out);
+	return buf_steal(&out);
+}
+
+static void
+smtpc_data_go(struct smtpc *c, int result)
+{
+	char *stuffed = c->data_buf;
+	c->data_buf = NULL;
+	if (result != CLIENT_OK) {
+		free(stuffed);
+		smtpc_done(c, result);
+		return;
+	}
+	cconn_write_ref(c->cc, stuffed, c->data_len, smtpc_free_ref, NULL);
+	smtpc_cmd(c, "data-end", NULL, 250, 250, NULL);
+}
+
+void
+smtpc_data(struct smtpc *c, const void *msg, size_t len, smtpc_cb *cb,
+	void *context)
+{
+	smtpc_start(c, cb, context);
+	/* Stuffed right away so the caller's copy may go when we return. */
+	free(c->data_buf);
+	c->data_buf = smtpc_dot_stuff(msg, len, &c->data_len);
+	smtpc_cmd(c, "data", "DATA", 354, 354, smtpc_data_go);
+}
+
+void
+smtpc_rset(struct smtpc *c, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_cmd(c, "rset", "RSET", 250, 250, NULL);
+}
+
+void
+smtpc_noop(struct smtpc *c, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_cmd(c, "noop", "NOOP", 250, 250, NULL);
+}
+
+void
+smtpc_quit(struct smtpc *c, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_cmd(c, "quit", "QUIT", 221, 221, NULL);
+}
+
+void
+smtpc_command(struct smtpc *c, const char *line, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_cmd(c, "command", line, 200, 399, NULL);
+}
+
+const struct smtp_reply *
+smtpc_reply(const struct smtpc *c)
+{
+	return &c->parser.reply;
+}
+
+bool
+smtpc_has_ext(const struct smtpc *c, const char *ext, const char **param_r)
+{
+	struct smtp_reply r = { .code = 250, .text = c->ehlo };
+	const char *p;
+	size_t pl;
+	if (!smtp_reply_has_keyword(&r, ext, &p, &pl))
+		return false;
+	if (param_r != NULL) {
+		struct buf *bp = (struct buf *)&c->ext_param;
+		buf_reset(bp);
+		buf_append(bp, p, pl);
+		*param_r = buf_data(bp);
+	}
+	return true;
+}
+
+const char *
+smtpc_step(const struct smtpc *c)
+{
+	return c->step;
+}
+
+const char *
+smtpc_error(const struct smtpc *c)
+{
+	return cconn_error(c->cc);
+}
+
+struct client_timing *
+smtpc_timing(struct smtpc *c)
+{
+	return cconn_timing(c->cc);
+}
+
+bool
+smtpc_is_tls(const struct smtpc *c)
+{
+	return cconn_is_tls(c->cc);
+}
+
+SSL *
+smtpc_ssl(const struct smtpc *c)
+{
+	return cconn_ssl(c->cc);
+}
+
+struct cconn *
+smtpc_conn(struct smtpc *c)
+{
+	return c->cc;
+}

@@ -1,0 +1,96 @@
+/* smtpc.h: asynchronous SMTP / submission client session (RFC 5321, STARTTLS
+ * RFC 3207, AUTH PLAIN/LOGIN RFC 4954/4616) on a libevent event_base. One
+ * operation at a time; each ends with one callback call carrying CLIENT_OK,
+ * CLIENT_NEGATIVE or CLIENT_ERROR (client.h). The callback runs from the
+ * event loop and may start the next operation or free the session.
+ * For a blocking, one-session-at-a-time use see sync.h.
+ *
+ *   c = smtpc_new(base, &opts);
+ *   smtpc_open(c, "client.example", user, pass, opened_cb, ctx);
+ *     -> smtpc_mail(), smtpc_rcpt()..., smtpc_data(), smtpc_quit()
+ *
+ * Not done: PIPELINING (one command at a time), CHUNKING/BDAT, SIZE checks
+ * against the EHLO limit (the server refuses oversize itself). */
+#ifndef CLIENT_SMTPC_H
+#define CLIENT_SMTPC_H
+
+#include <stddef.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include "postier.h"
+#include "client/client.h"
+#include "client/smtp_reply.h"
+
+struct smtpc;
+
+typedef void smtpc_cb(struct smtpc *c, int result, void *context);
+
+enum smtpc_auth_mech {
+	SMTPC_AUTH_AUTO,	/* PLAIN if advertised, else LOGIN */
+	SMTPC_AUTH_PLAIN,
+	SMTPC_AUTH_LOGIN,
+};
+
+/* base: borrowed, must outlive the session. opts: copied (see client.h). */
+struct smtpc *smtpc_new(struct event_base *base, const struct client_opts *opts);
+/* Closes without QUIT and frees; *c = NULL. Safe inside a callback. */
+void smtpc_free(struct smtpc **c);
+
+/* Connects (implicit TLS when opts->tls says so) and reads the greeting;
+ * CLIENT_OK on 220. */
+void smtpc_connect(struct smtpc *c, smtpc_cb *cb, void *context);
+/* EHLO name; CLIENT_OK on 250, the extensions are then queryable with
+ * smtpc_has_ext(). */
+void smtpc_ehlo(struct smtpc *c, const char *name, smtpc_cb *cb, void *context);
+/* HELO name (for servers without ESMTP). */
+void smtpc_helo(struct smtpc *c, const char *name, smtpc_cb *cb, void *context);
+/* STARTTLS and the handshake; CLIENT_OK when TLS is up (then EHLO again).
+ * A 4xx/5xx to STARTTLS gives CLIENT_NEGATIVE. */
+void smtpc_starttls(struct smtpc *c, smtpc_cb *cb, void *context);
+/* AUTH with user and password (copied); CLIENT_OK on 235. */
+void smtpc_auth(struct smtpc *c, enum smtpc_auth_mech mech, const char *user,
+	const char *password, smtpc_cb *cb, void *context);
+/* Connect + greeting + EHLO + (STARTTLS + EHLO when opts->tls is
+ * CLIENT_TLS_STARTTLS) + (AUTH when user != NULL). CLIENT_NEGATIVE when any
+ * step got a negative reply (smtpc_reply() has it, smtpc_step() names the
+ * step). Fills smtpc_timing(). */
+void smtpc_open(struct smtpc *c, const char *helo_name, const char *user,
+	const char *password, smtpc_cb *cb, void *context);
+/* MAIL FROM:<from> (from may be ""); size > 0 adds SIZE=size when the
+ * server advertises SIZE. CLIENT_OK on 250. */
+void smtpc_mail(struct smtpc *c, const char *from, size_t size, smtpc_cb *cb,
+	void *context);
+/* RCPT TO:<to>; CLIENT_OK on 250/251. */
+void smtpc_rcpt(struct smtpc *c, const char *to, smtpc_cb *cb, void *context);
+/* DATA, then the message (dot-stuffed here, RFC 5321 4.5.2; a missing final
+ * CRLF is added) and "."; CLIENT_OK on 250 to the end of data,
+ * CLIENT_NEGATIVE on a negative reply to DATA or to the end of data. The
+ * message is copied before the call returns. */
+void smtpc_data(struct smtpc *c, const void *msg, size_t len, smtpc_cb *cb,
+	void *context);
+void smtpc_rset(struct smtpc *c, smtpc_cb *cb, void *context);
+void smtpc_noop(struct smtpc *c, smtpc_cb *cb, void *context);
+/* QUIT; CLIENT_OK on 221. The session can then only be freed. */
+void smtpc_quit(struct smtpc *c, smtpc_cb *cb, void *context);
+/* Any command line (without CRLF); CLIENT_OK on 2xx/3xx. */
+void smtpc_command(struct smtpc *c, const char *line, smtpc_cb *cb,
+	void *context);
+
+/* The last reply (borrowed, valid until the next operation). code 0 when
+ * the last operation got none. */
+const struct smtp_reply *smtpc_reply(const struct smtpc *c);
+/* Does the last EHLO reply advertise ext (e.g. "STARTTLS", "AUTH", "SIZE")?
+ * *param_r (may be NULL) gets its parameters, NUL-terminated, borrowed. */
+bool smtpc_has_ext(const struct smtpc *c, const char *ext,
+	const char **param_r);
+/* Name of the last step run ("connect", "tls", "greeting", "ehlo",
+ * "starttls", "auth", "mail", "rcpt", "data", "data-end", ...). */
+const char *smtpc_step(const struct smtpc *c);
+const char *smtpc_error(const struct smtpc *c);
+struct client_timing *smtpc_timing(struct smtpc *c);
+bool smtpc_is_tls(const struct smtpc *c);
+/* The SSL after TLS started (borrowed), for the peer certificate. */
+SSL *smtpc_ssl(const struct smtpc *c);
+struct cconn *smtpc_conn(struct smtpc *c);
+
+#endif
