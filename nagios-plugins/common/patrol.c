@@ -22,7 +22,7 @@ cmp_double(const void *a, const void *b)
 static void
 add_point(double *pts, size_t *n, double v, double lo, double hi)
 {
-	if (v > lo && v < hi)
+	if (v >= lo && v <= hi)
 		pts[(*n)++] = v;
 }
 
@@ -74,28 +74,43 @@ patrol_map(const struct threshold *t, bool has_min, double min,
 	}
 	qsort(pts, n, sizeof(pts[0]), cmp_double);
 
-	/* Pieces between the cut points, merged when they share a level. */
-	struct segment segs[8];
+	/* Pieces: the open intervals between cut points and the cut points
+	 * themselves (a range like "1:1" is fine at one point only), merged
+	 * when neighbours share a level. */
+	struct segment segs[16];
 	size_t n_segs = 0;
 	double from = lo;
 	for (size_t i = 0; i <= n; i++) {
-		double to = i < n ? pts[i] : hi;
-		if (i < n && to == from)
+		if (i > 0 && i < n && pts[i] == pts[i - 1])
 			continue; /* duplicate cut point */
-		enum threshold_level level = threshold_check(t,
-			probe_point(from, to));
-		if (n_segs > 0 && segs[n_segs - 1].level == level) {
-			segs[n_segs - 1].hi = to;
-		} else {
-			segs[n_segs].lo = from;
-			segs[n_segs].hi = to;
-			segs[n_segs].level = level;
-			n_segs++;
+		double to = i < n ? pts[i] : hi;
+		struct segment piece[2];
+		size_t n_piece = 0;
+		if (to > from || (isinf(from) && isinf(to))) {
+			piece[n_piece].lo = from;
+			piece[n_piece].hi = to;
+			piece[n_piece].level = threshold_check(t,
+				probe_point(from, to));
+			n_piece++;
+		}
+		if (i < n) {
+			piece[n_piece].lo = to;
+			piece[n_piece].hi = to;
+			piece[n_piece].level = threshold_check(t, to);
+			n_piece++;
+		}
+		for (size_t k = 0; k < n_piece; k++) {
+			if (n_segs > 0 &&
+			    segs[n_segs - 1].level == piece[k].level) {
+				segs[n_segs - 1].hi = piece[k].hi;
+			} else {
+				segs[n_segs++] = piece[k];
+			}
 		}
 		from = to;
 	}
 
-	const struct segment *bad[8];
+	const struct segment *bad[16];
 	size_t n_bad = 0;
 	for (size_t i = 0; i < n_segs; i++) {
 		if (segs[i].level != THRESHOLD_LEVEL_OK)
