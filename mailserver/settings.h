@@ -117,5 +117,13 @@ struct postierd_settings *settings_current(void);
 struct postierd_settings *settings_current_ref(void);
 /* Installs set as current (takes ownership of the caller's reference). */
 void settings_set_current(struct postierd_settings *set);
+/* Releases the current and every retired settings object (at exit). */
+void settings_deinit(void);
+
+/* Splits a listen value "host:port" or "[v6]:port". Returns 0 (host_r heap,
+ * may be NULL to only check) or -1 when malformed. */
+int settings_parse_listen(const char *value, char **host_r, int *port_r);
+/* Whether host (a listen host) is a loopback address or "localhost". */
+bool settings_is_loopback(const char *host);
 
 #endif

@@ -214,10 +214,10 @@ static int
 ini_line(struct ini_reader *r)
 {
 	r->line_no++;
-	char *s = ini_trim((char *)buf_data(&r->line));
-	if (memchr(buf_data(&r->line), '\0', buf_len(&r->line)) != NULL &&
-		strlen(buf_data(&r->line)) != buf_len(&r->line))
+	/* before trimming: ini_trim() writes NULs over trailing blanks */
+	if (memchr(buf_data(&r->line), '\0', buf_len(&r->line)) != NULL)
 		return ini_fail(r, "NUL byte in line");
+	char *s = ini_trim((char *)buf_data(&r->line));
 	if (*s == '\0' || *s == '#' || *s == ';')
 		return 0;
 
