@@ -1,0 +1,194 @@
+"""Helpers shared by the postier-dash integration tests (stdlib only)."""
+import math
+import os
+import shutil
+import socket
+import subprocess
+import struct
+import tempfile
+import time
+import zlib
+
+import postier_test
+
+DASH = postier_test.binary("dashboards/postier-dash")
+
+
+def run_dash(*args, timeout=120, check=None):
+    """Runs postier-dash; returns CompletedProcess (text)."""
+    p = subprocess.run([DASH] + list(args), capture_output=True, text=True,
+                       timeout=timeout)
+    if check is not None and p.returncode != check:
+        raise AssertionError("postier-dash %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(args), p.returncode, check, p.stdout, p.stderr))
+    return p
+
+
+def closed_port():
+    """A port nothing listens on (bound then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(rrd, start, end, step=1, daemon=None):
+    """rrdtool fetch AVERAGE -> (names, [(t, {name: value or None})])."""
+    cmd = ["rrdtool", "fetch", rrd, "AVERAGE", "-r", str(step),
+           "-s", str(int(start)), "-e", str(int(end))]
+    if daemon:
+        cmd[2:2] = ["--daemon", daemon]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         timeout=30).stdout
+    lines = [l for l in out.splitlines() if l.strip()]
+    names = lines[0].split()
+    rows = []
+    for l in lines[1:]:
+        t, vals = l.split(":", 1)
+        d = {}
+        for n, v in zip(names, vals.split()):
+            f = float(v)
+            d[n] = None if math.isnan(f) else f
+        rows.append((int(t), d))
+    return names, rows
+
+
+# --- PNG decoding (stdlib zlib) for the "not blank" checks ---------------
+
+def png_pixels(path):
+    """Decodes an 8-bit RGB/RGBA/grey/palette PNG -> (w, h, [(r,g,b), ...])."""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("%s: not a PNG" % path)
+    pos, idat, palette = 8, b"", None
+    w = h = depth = ctype = None
+    while pos < len(data):
+        ln, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + ln]
+        pos += 12 + ln
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if depth != 8 or interlace != 0:
+                raise ValueError("%s: unsupported PNG depth %d/interlace" % (path, depth))
+        elif kind == b"PLTE":
+            palette = [tuple(body[i:i + 3]) for i in range(0, len(body), 3)]
+        elif kind == b"IDAT":
+            idat += body
+        elif kind == b"IEND":
+            break
+    bpp = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    prev = bytearray(stride)
+    pixels = []
+    i = 0
+    for _ in range(h):
+        f = raw[i]
+        line = bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                line[x] = (line[x] + a) & 255
+            elif f == 2:
+                line[x] = (line[x] + b) & 255
+            elif f == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[x] = (line[x] + pr) & 255
+        prev = line
+        for x in range(0, stride, bpp):
+            if ctype == 3:
+                pixels.append(palette[line[x]])
+            elif ctype in (0, 4):
+                pixels.append((line[x],) * 3)
+            else:
+                pixels.append(tuple(line[x:x + 3]))
+    return w, h, pixels
+
+
+# Series colours of each graph (dashboards/dash_layout.c and dash_report.c).
+GRAPH_COLOURS = {
+    "messages": ["#7fb3e6", "#1b7a2f"],
+    "bytes": ["#7fb3e6", "#1b7a2f"],
+    "queue": ["#e0a040"],
+    "queue_age": ["#b03a2e"],
+    "sessions": ["#4e79a7", "#f28e2b", "#76b7b2"],
+    "auth_failures": ["#4e79a7", "#f28e2b", "#af2f8f"],
+    "delivery_latency": ["#2ca02c", "#ff7f0e", "#d62728"],
+    "tls_share": ["#1f4e9f", "#4e79a7"],
+    "ha_state": ["#1f4e9f", "#f3d88c"],
+    "rate": ["#1f4e9f", "#2ca02c"],
+    "latency": ["#2ca02c", "#d62728", "#9467bd"],
+    "errors": ["#d62728"],
+}
+# A legend swatch is well under this many pixels; a drawn series far above.
+MIN_SERIES_PIXELS = 300
+
+
+def png_stats(path, colours):
+    """-> (width, height, grey-level variance, most pixels of one series colour)."""
+    w, h, px = png_pixels(path)
+    n = len(px)
+    grey = [(r * 299 + g * 587 + b * 114) / 1000 for r, g, b in px]
+    mean = sum(grey) / n
+    var = sum((x - mean) ** 2 for x in grey) / n
+    want = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in colours]
+    counts = {c: 0 for c in want}
+    for p in px:
+        if p in counts:
+            counts[p] += 1
+    return w, h, var, max(counts.values()) if counts else 0
+
+
+def graph_id(path):
+    """messages-day.png -> messages; rate.png -> rate."""
+    base = os.path.basename(path)[:-4]
+    for period in ("-day", "-week", "-month", "-year"):
+        if base.endswith(period):
+            return base[:-len(period)]
+    return base
+
+
+def graph_is_blank(path):
+    """-> (blank?, why). Not blank: a real PNG with contrast (variance) and
+    at least one of its series drawn over MIN_SERIES_PIXELS pixels."""
+    colours = GRAPH_COLOURS.get(graph_id(path), [])
+    w, h, var, most = png_stats(path, colours)
+    if var <= 10.0:
+        return True, "flat image (grey variance %.1f)" % var
+    if most < MIN_SERIES_PIXELS:
+        return True, "no series drawn (%d pixels of its colours)" % most
+    return False, "%dx%d variance %.0f series pixels %d" % (w, h, var, most)
+
+
+def assert_graph_not_blank(tc, path):
+    blank, why = graph_is_blank(path)
+    tc.assertFalse(blank, "%s: %s" % (path, why))
+
+
+class TempDir:
+    def __init__(self, prefix="postier-dash-"):
+        self.path = tempfile.mkdtemp(prefix=prefix)
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *exc):
+        if os.environ.get("POSTIER_KEEP_TMP") != "1":
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False

@@ -1,0 +1,157 @@
+"""postier-dash collect against simulated nodes whose counters grow at known
+rates (fakenode.py): the stored rates (rrd_fetch through `rrdtool fetch`)
+match within a stated tolerance, a scrape gap stays unknown (never zero), an
+unreachable node is reported and does not stop the others; the same through
+rrdcached with `--once` runs (cron style, percentiles kept across runs).
+
+Tolerance: counters are integers on the wire, so one step of a rate r/s can
+be off by 1/r; each row must be within 3% + 1.5/r of the truth, the mean of
+all rows within 3% + 1.5/(r*rows). Rows next to an unknown one are skipped
+(librrd counts unknown time in whole seconds, fractional timestamps make
+those rows a few percent low)."""
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+import dashtest
+from fakenode import EXPECTED, FakeNodes
+
+STEP = 1
+
+
+def check_rates(tc, rows, label, skip_edges=True):
+    """rows: [(t, {ds: v})] -> checks every EXPECTED data source."""
+    known = [i for i, (_, d) in enumerate(rows) if d["msgs_in"] is not None]
+    usable = []
+    for i in known:
+        if skip_edges and (i - 1 not in known or i + 1 not in known):
+            continue
+        usable.append(rows[i][1])
+    tc.assertGreaterEqual(len(usable), 3, "%s: too few known rows: %s" % (label, rows))
+    for ds, want in EXPECTED.items():
+        vals = [d[ds] for d in usable]
+        tc.assertNotIn(None, vals, "%s: %s unknown in a known row" % (label, ds))
+        if ds.startswith("deliv_"):
+            for v in vals:
+                tc.assertAlmostEqual(v, want, delta=want * 0.02,
+                                     msg="%s %s: %r" % (label, ds, vals))
+            continue
+        per_row = want * 0.03 + (1.5 / STEP if want < 1e5 else 0.0)
+        for v in vals:
+            tc.assertAlmostEqual(v, want, delta=max(per_row, want * 0.03),
+                                 msg="%s %s row: %r" % (label, ds, vals))
+        mean = sum(vals) / len(vals)
+        tc.assertAlmostEqual(mean, want, delta=want * 0.03 + 1.5 / (STEP * len(vals)),
+                             msg="%s %s mean of %r" % (label, ds, vals))
+    # HA state is not exported yet: unknown, never 0
+    tc.assertTrue(all(d["ha_state"] is None for _, d in rows), label)
+
+
+class CollectTest(unittest.TestCase):
+
+    def test_known_rates_gap_and_dead_node(self):
+        cycles = 12
+        with dashtest.TempDir() as tmp, \
+                FakeNodes(["good", "flaky"], fail={"flaky": {5, 6, 7}}) as fake:
+            self.assertTrue(dashtest.wait_port(fake.port))
+            dead = "http://127.0.0.1:%d/metrics" % dashtest.closed_port()
+            rrd_dir = os.path.join(tmp, "rrd")
+            t0 = time.time()
+            p = dashtest.run_dash(
+                "collect", "--rrd-dir", rrd_dir, "--step", str(STEP),
+                "--cycles", str(cycles), "--timeout", "2s",
+                "--node", "good=" + fake.url("good"),
+                "--node", "flaky=" + fake.url("flaky"),
+                "--node", "dead=" + dead, timeout=60)
+            t1 = time.time()
+            # some node failed -> 1, and it says which and why
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("dash.scrape_failed node=dead", p.stderr)
+            self.assertIn("node=flaky", p.stderr)
+            self.assertIn("HTTP status 503", p.stderr)
+            self.assertEqual(fake.requests["good"], cycles)
+
+            _, good = dashtest.fetch(os.path.join(rrd_dir, "good.rrd"), t0, t1)
+            check_rates(self, good, "good")
+            inner = [d for _, d in good[3:-2]]
+            self.assertTrue(all(d["msgs_in"] is not None for d in inner),
+                            "good node has a hole: %r" % good)
+
+            _, flaky = dashtest.fetch(os.path.join(rrd_dir, "flaky.rrd"), t0, t1)
+            check_rates(self, flaky, "flaky")
+            vals = [d["msgs_in"] for _, d in flaky]
+            first = next(i for i, v in enumerate(vals) if v is not None)
+            last = max(i for i, v in enumerate(vals) if v is not None)
+            holes = [i for i in range(first, last) if vals[i] is None]
+            # 3 failed scrapes: 3 unknown steps, +1 for the rate after the gap
+            self.assertGreaterEqual(len(holes), 3, vals)
+            self.assertLessEqual(len(holes), 5, vals)
+            self.assertNotIn(0.0, vals, "a gap was stored as zero: %r" % vals)
+            q = [d["queue"] for _, d in flaky]
+            self.assertGreaterEqual(sum(1 for i in holes if q[i] is None), 2, q)
+            self.assertNotIn(0.0, q, "a gauge gap was stored as zero")
+
+            _, dead_rows = dashtest.fetch(os.path.join(rrd_dir, "dead.rrd"), t0, t1)
+            for _, d in dead_rows:
+                self.assertTrue(all(v is None for v in d.values()),
+                                "unreachable node has data: %r" % d)
+
+    def test_rrdcached_once_runs(self):
+        """Cron style: one process per scrape, through rrdcached; the
+        delivery percentiles survive between runs (RRD_DIR/NAME.hist)."""
+        with dashtest.TempDir() as tmp, FakeNodes(["n1"]) as fake:
+            self.assertTrue(dashtest.wait_port(fake.port))
+            rrd_dir = os.path.join(tmp, "rrd")
+            os.mkdir(rrd_dir)
+            sock = os.path.join(tmp, "rrdcached.sock")
+            daemon = "unix:" + sock
+            cached = subprocess.Popen(
+                ["rrdcached", "-g", "-l", daemon, "-b", rrd_dir, "-B",
+                 "-p", os.path.join(tmp, "rrdcached.pid"),
+                 "-w", "3600", "-z", "1", "-t", "2"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                for _ in range(100):
+                    if os.path.exists(sock):
+                        break
+                    time.sleep(0.05)
+                self.assertTrue(os.path.exists(sock), "rrdcached did not start")
+                t0 = time.time()
+                for i in range(6):
+                    # each run in its own step
+                    time.sleep(max(0.0, (int(time.time()) + 1.2) - time.time()))
+                    p = dashtest.run_dash("-q", "collect", "--once", "--rrd-dir", rrd_dir,
+                                          "--step", str(STEP), "--daemon", daemon,
+                                          "--node", "n1=" + fake.url("n1"), timeout=30)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                t1 = time.time()
+                self.assertTrue(os.path.exists(os.path.join(rrd_dir, "n1.hist")))
+                _, rows = dashtest.fetch(os.path.join(rrd_dir, "n1.rrd"), t0, t1,
+                                         daemon=daemon)
+                # the updates were in rrdcached's memory (-w 3600): fetch --daemon
+                # flushed them
+                check_rates(self, rows, "n1 via rrdcached")
+            finally:
+                cached.terminate()
+                cached.wait(timeout=10)
+
+    def test_bad_configuration(self):
+        with dashtest.TempDir() as tmp:
+            p = dashtest.run_dash("collect", "--rrd-dir", tmp, "--once")
+            self.assertEqual(p.returncode, 3)
+            self.assertIn("no node", p.stderr)
+            p = dashtest.run_dash("collect", "--rrd-dir", tmp, "--once",
+                                  "--node", "../x=http://127.0.0.1:1/")
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("node name", p.stderr)
+            p = dashtest.run_dash("collect", "--rrd-dir", tmp, "--once",
+                                  "--node", "a=ftp://127.0.0.1:1/")
+            self.assertEqual(p.returncode, 2)
+            p = dashtest.run_dash("collect", "--bogus")
+            self.assertEqual(p.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
