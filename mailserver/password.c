@@ -107,6 +107,16 @@ password_verify(const char *stored, const char *password,
 	}
 	if (strcmp(scheme->name, "PLAIN") == 0)
 		return password_equal(data, password) ? 1 : 0;
+	/* {SHA512-CRYPT} etc. must hold that kind of hash ($2a$/$2b$/$2y$
+	 * all count as BLF-CRYPT); {CRYPT} takes any */
+	if (strcmp(scheme->name, "CRYPT") != 0) {
+		size_t plen = strcmp(scheme->name, "BLF-CRYPT") == 0 ? 2 :
+			strlen(scheme->crypt_prefix);
+		if (strncmp(data, scheme->crypt_prefix, plen) != 0) {
+			*error_r = "hash does not match its {SCHEME}";
+			return -1;
+		}
+	}
 	return password_crypt_verify(data, password, error_r);
 }
 
