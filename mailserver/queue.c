@@ -51,6 +51,7 @@
 
 struct queue_txn {
 	int fd;
+	char *id;                  /* survives env moving into the entry */
 	char *tmp_path;
 	struct spool_envelope env; /* built as we write */
 	struct buf meta;           /* records not yet written */
@@ -259,6 +260,7 @@ queue_txn_begin(const struct queue_txn_info *info, char **error_r)
 	}
 	struct spool_envelope *env = &txn->env;
 	env->id = buf_steal(&id);
+	txn->id = xstrdup(env->id);
 	env->host = xstrdup(queue_hostname());
 	env->from = xstrdup(queue_set_str(info->return_path));
 	env->helo = xstrdup(queue_set_str(info->helo));
@@ -423,6 +425,7 @@ queue_txn_free(struct queue_txn **txnp)
 	if (txn->fd >= 0)
 		close(txn->fd);
 	free(txn->tmp_path);
+	free(txn->id);
 	spool_envelope_clear(&txn->env);
 	buf_clear(&txn->meta);
 	buf_clear(&txn->data);
@@ -466,7 +469,7 @@ queue_txn_answer(struct queue_txn *txn)
 	if (txn->done == NULL)
 		return;
 	if (txn->loop == NULL) {
-		txn->done(NULL, txn->status, txn->env.id, txn->context);
+		txn->done(NULL, txn->status, txn->id, txn->context);
 		return;
 	}
 	struct queue_reply *r = xcalloc(1, sizeof(*r));
@@ -475,7 +478,7 @@ queue_txn_answer(struct queue_txn *txn)
 	r->done = txn->done;
 	r->context = txn->context;
 	r->status = txn->status;
-	r->id = xstrdup(txn->env.id);
+	r->id = xstrdup(txn->id);
 	loop_post(txn->loop, queue_reply_run, r);
 }
 

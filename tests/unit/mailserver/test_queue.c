@@ -38,6 +38,9 @@ commit_done(struct conn *c, int status, const char *queue_id, void *context)
 {
 	assert_null(c);
 	assert_ptr_equal(context, &set);
+	assert_non_null(queue_id);
+	/* "<sec>.M<usec>P<pid>Q<seq>" */
+	assert_non_null(strstr(queue_id, ".M"));
 	pthread_mutex_lock(&done_lock);
 	done_count++;
 	done_status = status;
