@@ -528,7 +528,11 @@ conn_starttls_switch(struct conn *c)
 
 static void (*conn_start_fn(enum conn_role role))(struct conn *)
 {
-	extern void smtpd_session_start(struct conn *c) __attribute__((weak));
+	/* XXX retrieval (POP3/IMAP) lands later: until then its start
+	 * functions may be missing, and a role without one is not opened.
+	 * A weak reference does not pull an object out of a static library,
+	 * so once pop3d/imapd exist these two must become strong (drop the
+	 * attribute) or postierd_core must be linked whole. */
 	extern void pop3d_session_start(struct conn *c) __attribute__((weak));
 	extern void imapd_session_start(struct conn *c) __attribute__((weak));
 	const char *proto = conn_role_proto(role);

@@ -297,8 +297,13 @@ main_start(struct postierd_settings *set, bool daemonize)
 		log_fatal("%s", error);
 	if (daemonize)
 		main_daemonize();
-	if (set->pid_file != NULL)
+	if (set->pid_file != NULL) {
 		main_write_pid_file(set->pid_file);
+	} else if (daemonize) {
+		char *path = xasprintf("%s/postierd.pid", set->data_dir);
+		main_write_pid_file(path);
+		free(path);
+	}
 	main_drop_privileges(set);
 	/* after the fork: an event base does not survive one */
 	mainst.base = event_base_new();

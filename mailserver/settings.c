@@ -354,7 +354,8 @@ settings_load(const char *path, char **error_r)
 		free(set);
 		return NULL;
 	}
-	set->config_path = xstrdup(path);
+	char *abs = realpath(path, NULL);
+	set->config_path = abs != NULL ? abs : xstrdup(path);
 	set->refcount = 1;
 	return set;
 }
