@@ -65,6 +65,9 @@ dash_graph_draw(const struct dash_graph *g, const char *rrd_path,
 	add(&a, xstrdup(g->vlabel));
 	add(&a, xstrdup("--font"));
 	add(&a, xstrdup("DEFAULT:8:DejaVu Sans"));
+	/* monospaced legend: the last/avg/max columns line up */
+	add(&a, xstrdup("--font"));
+	add(&a, xstrdup("LEGEND:8:DejaVu Sans Mono"));
 	add(&a, xstrdup("--slope-mode"));
 	if (o->daemon != NULL) {
 		add(&a, xstrdup("--daemon"));

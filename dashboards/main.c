@@ -141,8 +141,8 @@ parse_sub(const char *cmd, int argc, char **argv, struct dash_settings *set,
 	long long ll;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", sub_options, NULL)) != -1) {
+	optind = 0; /* 0: glibc re-initialises (argument permutation) */
+	while ((c = getopt_long(argc, argv, "", sub_options, NULL)) != -1) {
 		if (c == '?')
 			return usage_error("%s: bad option", cmd);
 		if (!option_allowed(cmd, c))

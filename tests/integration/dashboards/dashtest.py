@@ -1,4 +1,5 @@
 """Helpers shared by the postier-dash integration tests (stdlib only)."""
+import itertools
 import math
 import os
 import shutil
@@ -78,36 +79,54 @@ def png_pixels(path):
     bpp = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
     raw = zlib.decompress(idat)
     stride = w * bpp
-    prev = bytearray(stride)
-    pixels = []
+    lo7 = int.from_bytes(b"\x7f" * stride, "big")
+    hi1 = int.from_bytes(b"\x80" * stride, "big")
+    prev = bytes(stride)
+    out = bytearray()
     i = 0
     for _ in range(h):
         f = raw[i]
-        line = bytearray(raw[i + 1:i + 1 + stride])
+        line = raw[i + 1:i + 1 + stride]
         i += 1 + stride
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b = prev[x]
-            c = prev[x - bpp] if x >= bpp else 0
-            if f == 1:
-                line[x] = (line[x] + a) & 255
-            elif f == 2:
-                line[x] = (line[x] + b) & 255
-            elif f == 3:
-                line[x] = (line[x] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                line[x] = (line[x] + pr) & 255
-        prev = line
-        for x in range(0, stride, bpp):
-            if ctype == 3:
-                pixels.append(palette[line[x]])
-            elif ctype in (0, 4):
-                pixels.append((line[x],) * 3)
-            else:
-                pixels.append(tuple(line[x:x + 3]))
+        if f == 0:
+            cur = bytes(line)
+        elif f == 2:
+            # bytewise (line + prev) mod 256 on big integers: no carries
+            a = int.from_bytes(line, "big")
+            b = int.from_bytes(prev, "big")
+            cur = (((a & lo7) + (b & lo7)) ^ ((a ^ b) & hi1)).to_bytes(stride, "big")
+        elif f == 1:
+            buf = bytearray(line)
+            for c in range(bpp):
+                buf[c::bpp] = bytes(itertools.accumulate(
+                    buf[c::bpp], lambda x, y: (x + y) & 255))
+            cur = bytes(buf)
+        else:
+            buf = bytearray(line)
+            for x in range(stride):
+                a = buf[x - bpp] if x >= bpp else 0
+                b = prev[x]
+                c = prev[x - bpp] if x >= bpp else 0
+                if f == 3:
+                    buf[x] = (buf[x] + (a + b) // 2) & 255
+                else:
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                    buf[x] = (buf[x] + pr) & 255
+            cur = bytes(buf)
+        out += cur
+        prev = cur
+    if ctype == 2:
+        pixels = list(zip(out[0::3], out[1::3], out[2::3]))
+    elif ctype == 6:
+        pixels = list(zip(out[0::4], out[1::4], out[2::4]))
+    elif ctype == 3:
+        pixels = [palette[v] for v in out]
+    elif ctype == 0:
+        pixels = [(v, v, v) for v in out]
+    else:
+        pixels = [(v, v, v) for v in out[0::2]]
     return w, h, pixels
 
 
@@ -192,3 +211,112 @@ def wait_port(port, timeout=10.0):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+# --- headless Chromium ----------------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+    "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+]
+
+# Loads the page in an iframe of the given width and lists every <img> with
+# its load result and the page's scroll width (a phone-sized screen must not
+# scroll sideways). Needs --allow-file-access-from-files to read the frame.
+CHECK_HTML = """<!doctype html><html><body><pre id="out">PENDING</pre>
+<iframe id="f" src="%(src)s" width="%(width)d" height="900"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var out = [];
+  try {
+    var d = this.contentDocument;
+    var imgs = d.getElementsByTagName('img');
+    for (var i = 0; i < imgs.length; i++) {
+      var im = imgs[i];
+      out.push((im.complete && im.naturalWidth > 0 ? 'IMG-OK ' : 'IMG-FAILED ') +
+               im.getAttribute('src'));
+    }
+    var links = d.getElementsByTagName('link');
+    out.push('LINKS ' + links.length);
+    out.push('IMAGES ' + imgs.length);
+    out.push('SCROLLWIDTH ' + d.documentElement.scrollWidth);
+    out.push('TITLE ' + d.title);
+  } catch (e) { out.push('ERROR ' + e); }
+  document.getElementById('out').textContent = out.join('\\n');
+});
+</script></body></html>
+"""
+
+
+def chromium(args, timeout=90):
+    profile = tempfile.mkdtemp(prefix="postier-chromium-")
+    try:
+        return subprocess.run(["chromium"] + CHROMIUM_FLAGS +
+                              ["--user-data-dir=" + profile] + args,
+                              capture_output=True, text=True, timeout=timeout)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def browser_check(page, width=390):
+    """Loads page (a file path) in headless Chromium inside a frame `width`
+    pixels wide. -> dict(ok=[src], failed=[src], images=N, scroll_width=N,
+    title=str, error=str|None)."""
+    d = os.path.dirname(os.path.abspath(page))
+    check = os.path.join(d, ".check-%d.html" % os.getpid())
+    with open(check, "w") as f:
+        f.write(CHECK_HTML % {"src": os.path.basename(page), "width": width})
+    try:
+        p = chromium(["--allow-file-access-from-files", "--virtual-time-budget=15000",
+                      "--dump-dom", "file://" + check])
+    finally:
+        os.unlink(check)
+    res = {"ok": [], "failed": [], "images": -1, "scroll_width": -1,
+           "title": "", "error": None}
+    text = p.stdout
+    if '<pre id="out">' not in text:
+        res["error"] = "no DOM dumped: %s" % p.stderr[-2000:]
+        return res
+    body = text.split('<pre id="out">', 1)[1].split("</pre>", 1)[0]
+    body = body.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    for line in body.splitlines():
+        if line.startswith("IMG-OK "):
+            res["ok"].append(line[7:])
+        elif line.startswith("IMG-FAILED "):
+            res["failed"].append(line[11:])
+        elif line.startswith("IMAGES "):
+            res["images"] = int(line[7:])
+        elif line.startswith("SCROLLWIDTH "):
+            res["scroll_width"] = int(line[12:])
+        elif line.startswith("TITLE "):
+            res["title"] = line[6:]
+        elif line.startswith("ERROR ") or line == "PENDING":
+            res["error"] = line
+    return res
+
+
+def screenshot(page, out_png, width, height):
+    """Screenshot of page (file path) at width x height into out_png."""
+    os.makedirs(os.path.dirname(out_png), exist_ok=True)
+    p = chromium(["--window-size=%d,%d" % (width, height),
+                  "--screenshot=" + out_png, "file://" + os.path.abspath(page)])
+    if p.returncode != 0 or not os.path.exists(out_png):
+        raise AssertionError("chromium screenshot of %s failed: %s" % (page, p.stderr[-2000:]))
+    return out_png
+
+
+def artifacts_dir(*parts):
+    """Where screenshots are kept as CI artefacts (under the build dir)."""
+    d = os.path.join(postier_test.BUILD_DIR, "artifacts", "dashboards", *parts)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def screenshot_is_blank(path):
+    w, h, px = png_pixels(path)
+    grey = [(r * 299 + g * 587 + b * 114) / 1000 for r, g, b in px[::7]]
+    mean = sum(grey) / len(grey)
+    var = sum((x - mean) ** 2 for x in grey) / len(grey)
+    return var < 20.0, var
