@@ -1,0 +1,372 @@
+"""check_postier_* against fake and hostile peers: closed ports, garbage
+greetings, servers that never answer (-t N and -t N:STATE, within the
+timeout), expired / wrong-name / untrusted certificates, admin endpoint
+answers (healthy, 503, garbage, thresholds, rates), the HA status socket,
+and bad arguments (UNKNOWN and a usage line). Needs no postierd."""
+import os
+import socket
+import tempfile
+import time
+import unittest
+
+import plugintest as pt
+from plugintest import run
+
+MAIL = ["check_postier_smtp", "check_postier_imap", "check_postier_pop3"]
+FAKES = {"check_postier_smtp": pt.fake_smtp, "check_postier_imap": pt.fake_imap,
+         "check_postier_pop3": pt.fake_pop3}
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Arguments(unittest.TestCase):
+    def test_help_and_version(self):
+        for name in pt.PLUGINS:
+            r = run(name, "--help")
+            self.assertEqual(r.rc, 0, r)
+            self.assertIn("Usage: " + name, r.stdout, r)
+            r = run(name, "-V")
+            self.assertEqual(r.rc, 0, r)
+            self.assertTrue(r.stdout.startswith(name + " "), r)
+
+    def test_bad_arguments_unknown_with_usage(self):
+        cases = [
+            ("check_postier_smtp", []),                       # no -H
+            ("check_postier_smtp", ["-H", "x", "-w", "5:1"]),  # start > end
+            ("check_postier_smtp", ["-H", "x", "-c", "abc"]),
+            ("check_postier_smtp", ["-H", "x", "-p", "70000"]),
+            ("check_postier_smtp", ["-H", "x", "-t", "0"]),
+            ("check_postier_smtp", ["-H", "x", "-t", "5:sometimes"]),
+            ("check_postier_smtp", ["-H", "x", "--tls=maybe"]),
+            ("check_postier_smtp", ["-H", "x", "-D", "7,30"]),  # crit > warn
+            ("check_postier_smtp", ["-H", "x", "-D", "30"]),    # -D needs TLS
+            ("check_postier_smtp", ["-H", "x", "-a", "/nonexistent/auth"]),
+            ("check_postier_imap", ["-H", "x", "--bogus"]),
+            ("check_postier_imap", ["-H", "x", "-m", "INBOX"]),  # -m needs -a
+            ("check_postier_pop3", ["-H", "x", "extra"]),
+            ("check_postier_pop3", ["-H", "x", "--output=xml"]),
+            ("check_postier_roundtrip", ["-H", "x"]),           # no -a
+            ("check_postier_health", []),                     # no -p/-u
+            ("check_postier_health", ["-u", "ftp://x"]),
+            ("check_postier_queue", ["-p", "1", "-W", "x"]),
+            ("check_postier_metric", ["-p", "1"]),            # no -m
+            ("check_postier_metric", ["-p", "1", "-m", "a", "-l", "novalue"]),
+            ("check_postier_ha", ["-w", "1"]),                # no thresholds
+            ("check_postier_ha", ["-p"]),                     # no -H/-p
+        ]
+        for name, args in cases:
+            r = run(name, *args)
+            self.assertEqual(r.rc, 3, r)
+            lines = r.stdout.splitlines()
+            self.assertEqual(len(lines), 2, r)
+            self.assertRegex(lines[0], r"^[A-Z0-9_]+ UNKNOWN: ", r)
+            self.assertTrue(lines[1].startswith("Usage: " + name + " "), r)
+
+    def test_authfile_problems(self):
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad")
+            with open(bad, "w") as f:
+                f.write("user=alice\npassword=x\n")
+            nopw = os.path.join(d, "nopw")
+            with open(nopw, "w") as f:
+                f.write("username=alice\n")
+            for path in (bad, nopw):
+                r = run("check_postier_imap", "-H", "127.0.0.1", "-a", path)
+                self.assertEqual(r.rc, 3, r)
+                self.assertIn("cannot use -a", r.stdout)
+
+
+class HostileMailServers(unittest.TestCase):
+    def test_closed_port_critical(self):
+        port = closed_port()
+        for name in MAIL:
+            r = run(name, "-H", "127.0.0.1", "-p", port)
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("Connection refused", r.stdout)
+
+    def test_garbage_greeting_critical(self):
+        with pt.garbage_server() as srv:
+            for name in MAIL:
+                r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-t", "3")
+                self.assertEqual(r.state, "CRITICAL", r)
+                self.assertIn("malformed", r.stdout)
+
+    def test_negative_greeting_critical(self):
+        with pt.fake_smtp(banner=b"554 5.3.2 go away") as srv:
+            r = run("check_postier_smtp", "-H", "127.0.0.1", "-p", srv.port)
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("go away", r.stdout)
+
+    def test_silent_server_times_out(self):
+        with pt.silent_server() as srv:
+            for name in MAIL:
+                for t, want in (("2", "CRITICAL"), ("1:unknown", "UNKNOWN"),
+                                ("1:WARNING", "WARNING"), ("1:0", "OK")):
+                    secs = int(t.split(":")[0])
+                    r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-t", t)
+                    self.assertEqual(r.state, want, r)
+                    self.assertIn("timeout after %d s" % secs, r.stdout, r)
+                    self.assertLess(r.elapsed, secs + 1.5, r)
+                    self.assertGreater(r.elapsed, secs - 0.5, r)
+
+    def test_banner_after_timeout_is_too_late(self):
+        with pt.slow_banner_server(b"220 late ESMTP\r\n", 3) as srv:
+            r = run("check_postier_smtp", "-H", "127.0.0.1", "-p", srv.port,
+                    "-t", "1")
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertLess(r.elapsed, 2.5, r)
+
+    def test_patrol_timeout_output(self):
+        with pt.silent_server() as srv:
+            r = run("check_postier_pop3", "-H", "127.0.0.1", "-p", srv.port,
+                    "-t", "1:unknown", "--output=patrol")
+            self.assertEqual(r.rc, 3, r)
+            self.assertEqual(r.stdout.splitlines(), [
+                "POSTIER-PATROL 1", "SERVICE POP3", "STATUS 3 UNKNOWN",
+                "TEXT timeout after 1 s (connect and greeting)", "END"])
+
+    def test_fake_servers_ok_and_thresholds(self):
+        for name, fake in FAKES.items():
+            with fake() as srv:
+                r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-w", "5",
+                        "-c", "10")
+                self.assertEqual(r.state, "OK", r)
+                self.assertIn("time", r.perf)
+                self.assertEqual(r.perf["time"][2:4], ("5", "10"))
+                r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-w", "0",
+                        "-c", "10")
+                self.assertEqual(r.state, "WARNING", r)
+                r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-w", "0",
+                        "-c", "0")
+                self.assertEqual(r.state, "CRITICAL", r)
+                r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-e",
+                        "no such text")
+                self.assertEqual(r.state, "WARNING", r)
+                self.assertIn("does not contain", r.stdout)
+                r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-C",
+                        "NOSUCHCAPA")
+                self.assertEqual(r.state, "WARNING", r)
+                self.assertIn("NOSUCHCAPA not advertised", r.stdout)
+
+    def test_starttls_not_offered(self):
+        for name, fake in FAKES.items():
+            with fake() as srv:
+                r = run(name, "-H", "127.0.0.1", "-p", srv.port, "--starttls")
+                self.assertEqual(r.state, "CRITICAL", r)
+
+
+class Certificates(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = pt.Certs()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.certs.cleanup()
+
+    def check(self, name, pair, *args):
+        fake = FAKES[name]
+        with fake(self.certs.context(pair)) as srv:
+            return run(name, "-H", "localhost", "-p", srv.port, "--ssl", *args)
+
+    def test_good_certificate(self):
+        for name in MAIL:
+            r = self.check(name, self.certs.good, "-D", "10,5", "--ca-file",
+                           self.certs.ca_file)
+            self.assertEqual(r.state, "OK", r)
+            days = r.perf["cert_days"][0]
+            self.assertTrue(18 <= days <= 20, r)
+            r = self.check(name, self.certs.good, "-D", "25,5")
+            self.assertEqual(r.state, "WARNING", r)
+            self.assertIn("certificate expires in", r.stdout)
+            r = self.check(name, self.certs.good, "-D", "40,25")
+            self.assertEqual(r.state, "CRITICAL", r)
+
+    def test_expired(self):
+        for name in MAIL:
+            r = self.check(name, self.certs.expired, "-D", "30,7")
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("certificate expired on 2020-02-01", r.stdout)
+            self.assertLess(r.perf["cert_days"][0], 0)
+
+    def test_wrong_name(self):
+        for name in MAIL:
+            r = self.check(name, self.certs.wrong_name, "--ca-file",
+                           self.certs.ca_file)
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("not valid for localhost", r.stdout)
+            r = self.check(name, self.certs.wrong_name, "--ca-file",
+                           self.certs.ca_file, "--servername",
+                           "elsewhere.example")
+            self.assertEqual(r.state, "OK", r)
+            r = self.check(name, self.certs.wrong_name, "--ca-file",
+                           self.certs.ca_file, "--ignore-name")
+            self.assertEqual(r.state, "OK", r)
+
+    def test_untrusted_chain(self):
+        for name in MAIL:
+            r = self.check(name, self.certs.other_ca, "--ca-file",
+                           self.certs.ca_file)
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("does not verify", r.stdout)
+
+    def test_tls_to_plain_server(self):
+        with pt.fake_smtp() as srv:
+            r = run("check_postier_smtp", "-H", "127.0.0.1", "-p", srv.port,
+                    "--ssl", "-t", "3")
+            self.assertEqual(r.state, "CRITICAL", r)
+
+
+METRICS = """# TYPE postier_queue_messages gauge
+postier_queue_messages 150
+# TYPE postier_queue_oldest_age_seconds gauge
+# UNIT postier_queue_oldest_age_seconds seconds
+postier_queue_oldest_age_seconds 700
+# TYPE postier_connections counter
+postier_connections_total{proto="smtp"} %d
+postier_connections_total{proto="imap"} 5
+# EOF
+"""
+
+
+class AdminEndpoint(unittest.TestCase):
+    def test_health(self):
+        with pt.FakeAdmin() as a:
+            r = run("check_postier_health", "-p", a.port, "-w", "5", "-c", "10")
+            self.assertEqual(r.state, "OK", r)
+            self.assertEqual(r.perf["time"][1:4], ("s", "5", "10"))
+            a.health = (503, '{"status":"fail","reason":"spool unwritable"}')
+            r = run("check_postier_health", "-p", a.port)
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("spool unwritable", r.stdout)
+            a.health = (200, "<html>hello</html>")
+            r = run("check_postier_health", "-p", a.port)
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("not a JSON object", r.stdout)
+            a.health = (200, '{"status":"ok"}')
+            r = run("check_postier_health", "-u",
+                    "http://127.0.0.1:%d/" % a.port, "-w", "0")
+            self.assertEqual(r.state, "WARNING", r)
+            a.delay = 3
+            r = run("check_postier_health", "-p", a.port, "-t", "1:unknown")
+            self.assertEqual(r.state, "UNKNOWN", r)
+            self.assertIn("timeout after 1 s", r.stdout)
+            self.assertLess(r.elapsed, 2.5, r)
+
+    def test_health_closed_and_hostile(self):
+        r = run("check_postier_health", "-p", closed_port())
+        self.assertEqual(r.state, "CRITICAL", r)
+        with pt.garbage_server() as srv:
+            r = run("check_postier_health", "-p", srv.port, "-t", "3")
+            self.assertEqual(r.state, "CRITICAL", r)
+        with pt.silent_server() as srv:
+            r = run("check_postier_queue", "-p", srv.port, "-t", "2")
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertLess(r.elapsed, 3.5, r)
+
+    def test_queue(self):
+        with pt.FakeAdmin() as a:
+            a.metrics = METRICS % 100
+            r = run("check_postier_queue", "-p", a.port, "-w", "200", "-c",
+                    "300", "-W", "900", "-C", "1800")
+            self.assertEqual(r.state, "OK", r)
+            self.assertEqual(r.perf["messages"][0], 150)
+            self.assertEqual(r.perf["oldest_age"][0:2], (700, "s"))
+            r = run("check_postier_queue", "-p", a.port, "-w", "100", "-c",
+                    "300")
+            self.assertEqual(r.state, "WARNING", r)
+            r = run("check_postier_queue", "-p", a.port, "-W", "60", "-C",
+                    "600")
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("age beyond", r.stdout)
+            a.metrics = "# EOF\n"
+            r = run("check_postier_queue", "-p", a.port)
+            self.assertEqual(r.state, "UNKNOWN", r)
+
+    def test_metric_value_and_rate(self):
+        with pt.FakeAdmin() as a, tempfile.TemporaryDirectory() as d:
+            a.metrics = METRICS % 100
+            r = run("check_postier_metric", "-p", a.port, "-m",
+                    "postier_connections_total", "-l", "proto=smtp",
+                    "-w", "50", "-c", "200")
+            self.assertEqual(r.state, "WARNING", r)
+            self.assertEqual(r.perf["postier_connections_total"][0], 100)
+            r = run("check_postier_metric", "-p", a.port, "-m",
+                    "postier_connections_total")
+            self.assertEqual(r.perf["postier_connections_total"][0], 105)
+            r = run("check_postier_metric", "-p", a.port, "-m", "nothing")
+            self.assertEqual(r.state, "UNKNOWN", r)
+            state = os.path.join(d, "rate.state")
+            args = ["-p", a.port, "-m", "postier_connections_total", "-l",
+                    'proto="smtp"', "--rate", "--state-file", state,
+                    "-w", "~:1000", "-c", "~:5000"]
+            r = run("check_postier_metric", *args)
+            self.assertEqual(r.state, "OK", r)
+            self.assertIn("first sample stored", r.stdout)
+            time.sleep(1.0)
+            a.metrics = METRICS % 2100
+            r = run("check_postier_metric", *args)
+            rate = r.perf["postier_connections_total_rate"][0]
+            self.assertTrue(1000 < rate < 2100, r)
+            self.assertEqual(r.state, "WARNING", r)
+            a.metrics = METRICS % 50
+            r = run("check_postier_metric", *args)
+            self.assertEqual(r.state, "OK", r)
+            self.assertIn("counter reset", r.stdout)
+
+
+HA_OK = ("postier-ha-status 1\nnode=mx1\nstate=MASTER\npeer=mx2\n"
+         "peer_state=BACKUP\npeer_seen_ms=200\ndead_time_ms=3000\n"
+         "links_up=2\nlinks_total=2\n\n")
+
+
+class HaCheck(unittest.TestCase):
+    def test_agent_absent_unknown(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = run("check_postier_ha", "-S", os.path.join(d, "none.sock"))
+            self.assertEqual(r.state, "UNKNOWN", r)
+            self.assertIn("HA agent not available", r.stdout)
+        r = run("check_postier_ha")
+        self.assertEqual(r.state, "UNKNOWN", r)
+        self.assertIn("HA agent not available", r.stdout)
+
+    def test_socket_states(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "ha.sock")
+            for text, want in (
+                    (HA_OK, "OK"),
+                    (HA_OK.replace("peer_state=BACKUP", "peer_state=MASTER"),
+                     "CRITICAL"),
+                    (HA_OK.replace("state=MASTER\n", "state=BACKUP\n", 1),
+                     "CRITICAL"),
+                    (HA_OK.replace("links_up=2", "links_up=1"), "WARNING"),
+                    ("garbage\n\n", "UNKNOWN")):
+                with pt.FakeHaAgent(path, text):
+                    r = run("check_postier_ha", "-S", path)
+                    self.assertEqual(r.state, want, (text, r))
+            with pt.FakeHaAgent(path, HA_OK):
+                r = run("check_postier_ha", "-S", path, "--output=patrol")
+                self.assertIn("PARAM masters 1 - 0", r.stdout)
+
+    def test_status_file(self):
+        src = os.path.join(pt.SOURCE_DIR, "tests", "unit", "plugins",
+                           "fixtures", "ha")
+        for f, want in (("normal.status", "OK"),
+                        ("split_brain.status", "CRITICAL"),
+                        ("no_master.status", "CRITICAL"),
+                        ("peer_silent_master.status", "WARNING"),
+                        ("bad_version.status", "UNKNOWN")):
+            r = run("check_postier_ha", "--status-file", os.path.join(src, f))
+            self.assertEqual(r.state, want, (f, r))
+            if want != "UNKNOWN":
+                self.assertIn("masters", r.perf)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
