@@ -137,6 +137,33 @@ class CollectTest(unittest.TestCase):
                 cached.terminate()
                 cached.wait(timeout=10)
 
+    def test_cacti(self):
+        """Cacti data input format: one line of ds:value pairs; percentiles
+        need the previous poll (--state); an unreachable node prints U."""
+        with dashtest.TempDir() as tmp, FakeNodes(["c1"]) as fake:
+            self.assertTrue(dashtest.wait_port(fake.port))
+            state = os.path.join(tmp, "c1.state")
+            lines = []
+            for _ in range(2):
+                p = dashtest.run_dash("cacti", "--state", state, fake.url("c1"))
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(p.stdout.count("\n"), 1)
+                lines.append(dict(f.split(":", 1) for f in p.stdout.split()))
+                time.sleep(0.3)
+            first, second = lines
+            self.assertEqual(len(first), 22)
+            self.assertEqual(first["queue"], "7")
+            self.assertEqual(first["sess_imap"], "5")
+            self.assertEqual(first["deliv_p50"], "U")   # no previous poll yet
+            self.assertEqual(first["ha_state"], "U")
+            self.assertGreater(int(second["msgs_in"]), int(first["msgs_in"]))
+            self.assertAlmostEqual(float(second["deliv_p50"]), 0.02, delta=0.001)
+            p = dashtest.run_dash("cacti", "http://127.0.0.1:%d/metrics"
+                                  % dashtest.closed_port())
+            self.assertEqual(p.returncode, 1)
+            self.assertTrue(all(f.endswith(":U") for f in p.stdout.split()), p.stdout)
+            self.assertIn("postier-dash: cacti:", p.stderr)
+
     def test_bad_configuration(self):
         with dashtest.TempDir() as tmp:
             p = dashtest.run_dash("collect", "--rrd-dir", tmp, "--once")
