@@ -1,0 +1,324 @@
+/* lgsend.c: SMTP senders of a run. A message is handed to an idle
+ * connection, to a new one while fewer than max_connections are open, or
+ * queued; its latency counts from its scheduled time either way, so waiting
+ * for a connection shows in the figures (no coordinated omission).
+ * Connections are reused for messages_per_connection messages, like an MTA
+ * or a mail client would, and closed after a short idle time. */
+#include "postier.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "client/smtpc.h"
+#include "lgrun.h"
+#include "msg.h"
+
+#define SENDER_IDLE_MS 2000
+
+struct sender {
+	struct lgrun *run;
+	struct smtpc *c;
+	struct sender *next_idle;
+	struct sender *all_prev, *all_next;	/* every open connection */
+	struct event *idle_ev;
+	uint32_t msg;		/* local index of the current message */
+	uint64_t seq;
+	unsigned int used;	/* messages sent over this connection */
+	unsigned int rcpt_i;
+	bool open;
+};
+
+static void sender_begin(struct sender *s, uint32_t local);
+
+static void
+sender_free(struct sender *s)
+{
+	struct lgrun *run = s->run;
+	if (s->all_prev != NULL)
+		s->all_prev->all_next = s->all_next;
+	else
+		run->all_senders = s->all_next;
+	if (s->all_next != NULL)
+		s->all_next->all_prev = s->all_prev;
+	smtpc_free(&s->c);
+	event_free(s->idle_ev);
+	free(s);
+	PASSERT(run->n_senders > 0);
+	run->n_senders--;
+}
+
+static void
+sender_unlink_idle(struct sender *s)
+{
+	for (struct sender **p = &s->run->idle; *p != NULL;
+	     p = &(*p)->next_idle) {
+		if (*p == s) {
+			*p = s->next_idle;
+			s->next_idle = NULL;
+			return;
+		}
+	}
+}
+
+static bool
+sender_queue_pop(struct lgrun *run, uint32_t *local_r)
+{
+	if (run->q_len == 0)
+		return false;
+	*local_r = run->queue[run->q_head];
+	run->q_head = (run->q_head + 1) % run->q_cap;
+	run->q_len--;
+	return true;
+}
+
+static void
+sender_queue_push(struct lgrun *run, uint32_t local)
+{
+	if (run->q_len == run->q_cap) {
+		size_t cap = run->q_cap * 2 + 256;
+		uint32_t *q = xmalloc(cap * sizeof(*q));
+		for (size_t i = 0; i < run->q_len; i++)
+			q[i] = run->queue[(run->q_head + i) % run->q_cap];
+		free(run->queue);
+		run->queue = q;
+		run->q_cap = cap;
+		run->q_head = 0;
+	}
+	run->queue[(run->q_head + run->q_len) % run->q_cap] = local;
+	run->q_len++;
+}
+
+static void
+sender_quit_done(struct smtpc *c ATTR_UNUSED, int result ATTR_UNUSED,
+	void *context)
+{
+	struct sender *s = context;
+	struct lgrun *run = s->run;
+	sender_free(s);
+	/* A connection slot became free: a queued message may start. */
+	uint32_t local;
+	if (!run->stopping && sender_queue_pop(run, &local))
+		sender_submit(run, local);
+	lgrun_check_done(run);
+}
+
+static void
+sender_idle_expired(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED,
+	void *context)
+{
+	struct sender *s = context;
+	sender_unlink_idle(s);
+	smtpc_quit(s->c, sender_quit_done, s);
+}
+
+/* The connection is done with a message: next queued one, idle, or QUIT. */
+static void
+sender_release(struct sender *s)
+{
+	struct lgrun *run = s->run;
+	run->n_busy--;
+	if (s->used >= run->cfg.profile->messages_per_connection ||
+	    run->stopping) {
+		smtpc_quit(s->c, sender_quit_done, s);
+		return;
+	}
+	uint32_t local;
+	if (sender_queue_pop(run, &local)) {
+		run->n_busy++;
+		sender_begin(s, local);
+		return;
+	}
+	s->next_idle = run->idle;
+	run->idle = s;
+	struct timeval tv = { SENDER_IDLE_MS / 1000,
+		(SENDER_IDLE_MS % 1000) * 1000 };
+	evtimer_add(s->idle_ev, &tv);
+	lgrun_check_done(run);
+}
+
+static void
+sender_failed(struct sender *s, const char *what)
+{
+	struct lgrun *run = s->run;
+	struct lgm *m = &run->msgs[s->msg];
+	m->state = LGM_FAILED;
+	run->res->counts.failed++;
+	run->iv.errors++;
+	if (run->res->counts.failed <= 5) {
+		const struct smtp_reply *r = smtpc_reply(s->c);
+		log_warn("loadgen.send_failed", "seq=%llu step=%s error=%s "
+			"reply=%s", (unsigned long long)s->seq, what,
+			log_quote(smtpc_error(s->c)),
+			log_quote(r->code != 0 ? buf_data(&r->text) : ""));
+	}
+	run->n_busy--;
+	sender_free(s);
+	uint32_t local;
+	if (!run->stopping && sender_queue_pop(run, &local))
+		sender_submit(run, local);
+	lgrun_check_done(run);
+}
+
+static void
+sender_data_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
+{
+	struct sender *s = context;
+	struct lgrun *run = s->run;
+	if (result != CLIENT_OK) {
+		sender_failed(s, "data");
+		return;
+	}
+	struct lgm *m = &run->msgs[s->msg];
+	int64_t now = client_now_us();
+	m->accepted_us = now;
+	m->state = LGM_ACCEPTED;
+	run->res->counts.accepted++;
+	run->res->counts.deliveries += m->n_rcpt;
+	if (!run->cfg.no_readers)
+		run->outstanding += m->n_rcpt;
+	run->iv.accepted++;
+	lgrun_record(run, LGOP_SMTP, now - m->sched_us);
+	hist_record(run->iv.smtp, now - m->sched_us);
+	sender_release(s);
+}
+
+static void
+sender_rcpt_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
+{
+	struct sender *s = context;
+	struct lgrun *run = s->run;
+	if (result != CLIENT_OK) {
+		sender_failed(s, "rcpt");
+		return;
+	}
+	struct lgm *m = &run->msgs[s->msg];
+	if (++s->rcpt_i < m->n_rcpt) {
+		smtpc_rcpt(s->c, run->mb[m->rcpt[s->rcpt_i]].address,
+			sender_rcpt_done, s);
+		return;
+	}
+	/* Build the message now: its bytes only live while it is sent. */
+	const char *to[LGRUN_MAX_RCPT];
+	for (unsigned int i = 0; i < m->n_rcpt; i++)
+		to[i] = run->mb[m->rcpt[i]].address;
+	struct lgmsg_spec spec = {
+		.run_id = run->cfg.run_id,
+		.seq = s->seq,
+		.from = run->mb[m->from].address,
+		.to = to,
+		.n_to = m->n_rcpt,
+		.size = m->size,
+		.attachment = m->attachment,
+		.date_unix = (int64_t)time(NULL),
+	};
+	buf_reset(&run->msgbuf);
+	lgmsg_build(&run->msgbuf, &spec);
+	smtpc_data(s->c, buf_data(&run->msgbuf), buf_len(&run->msgbuf),
+		sender_data_done, s);
+}
+
+static void
+sender_mail_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
+{
+	struct sender *s = context;
+	struct lgrun *run = s->run;
+	if (result != CLIENT_OK) {
+		sender_failed(s, "mail");
+		return;
+	}
+	struct lgm *m = &run->msgs[s->msg];
+	s->rcpt_i = 0;
+	smtpc_rcpt(s->c, run->mb[m->rcpt[0]].address, sender_rcpt_done, s);
+}
+
+static void
+sender_transaction(struct sender *s)
+{
+	struct lgrun *run = s->run;
+	struct lgm *m = &run->msgs[s->msg];
+	s->used++;
+	run->res->counts.sent++;
+	smtpc_mail(s->c, run->mb[m->from].address, m->size, sender_mail_done,
+		s);
+}
+
+static void
+sender_opened(struct smtpc *c, int result, void *context)
+{
+	struct sender *s = context;
+	struct lgrun *run = s->run;
+	struct client_timing *t = smtpc_timing(c);
+	if (t->connect_us > 0)
+		lgrun_record(run, LGOP_CONNECT, t->connect_us);
+	if (t->tls_us > 0)
+		lgrun_record(run, LGOP_TLS, t->tls_us);
+	if (result != CLIENT_OK) {
+		run->res->counts.sent++;
+		sender_failed(s, smtpc_step(c));
+		return;
+	}
+	if (t->auth_us > 0)
+		lgrun_record(run, LGOP_AUTH, t->auth_us);
+	s->open = true;
+	sender_transaction(s);
+}
+
+static void
+sender_begin(struct sender *s, uint32_t local)
+{
+	struct lgrun *run = s->run;
+	struct lgm *m = &run->msgs[local];
+	s->msg = local;
+	s->seq = (uint64_t)local * run->cfg.shards + run->cfg.shard;
+	m->state = LGM_SENDING;
+	hist_record(run->res->sched_lag, client_now_us() - m->sched_us);
+	if (s->open) {
+		sender_transaction(s);
+		return;
+	}
+	const struct lgmailbox *from = &run->mb[m->from];
+	bool auth = run->cfg.profile->auth;
+	smtpc_open(s->c, "loadgen.postier.invalid",
+		auth ? from->address : NULL, auth ? from->password : NULL,
+		sender_opened, s);
+}
+
+void
+sender_submit(struct lgrun *run, uint32_t local)
+{
+	struct sender *s = run->idle;
+	if (s != NULL) {
+		run->idle = s->next_idle;
+		s->next_idle = NULL;
+		evtimer_del(s->idle_ev);
+	} else if (run->n_senders <
+		   (unsigned int)run->cfg.profile->max_connections) {
+		s = xcalloc(1, sizeof(*s));
+		s->run = run;
+		s->c = smtpc_new(run->base, &run->smtp_opts);
+		s->idle_ev = evtimer_new(run->base, sender_idle_expired, s);
+		s->all_next = run->all_senders;
+		if (s->all_next != NULL)
+			s->all_next->all_prev = s;
+		run->all_senders = s;
+		run->n_senders++;
+	} else {
+		sender_queue_push(run, local);
+		return;
+	}
+	run->n_busy++;
+	sender_begin(s, local);
+}
+
+void
+sender_stop_all(struct lgrun *run)
+{
+	run->idle = NULL;
+	while (run->all_senders != NULL)
+		sender_free(run->all_senders);
+}
