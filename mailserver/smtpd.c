@@ -652,6 +652,17 @@ smtpd_on_line(void *context, const char *line, size_t len, bool too_long)
 
 	if (s->state == SMTPD_STATE_QUIT || s->state == SMTPD_STATE_TLS)
 		return;
+	/* RFC 2920 3.1: a command that must end a group (EHLO, DATA, NOOP...)
+	 * was followed by more input before its reply left: the client did
+	 * not wait (for DATA: it sent the message before the 354). Logged
+	 * once, like Postfix without reject_unauth_pipelining. */
+	if (s->last_in_group && conn_output_pending(s->conn) > 0 &&
+	    !s->pipelining_logged) {
+		s->pipelining_logged = true;
+		log_info("smtp.improper_pipelining", "sid=%s after=%s", s->sid,
+			s->cur_verb != NULL ? s->cur_verb : "-");
+	}
+	s->last_in_group = false;
 	if (s->state == SMTPD_STATE_DATA) {
 		smtpd_data_line(s, line, len, too_long);
 		return;
@@ -660,17 +671,6 @@ smtpd_on_line(void *context, const char *line, size_t len, bool too_long)
 		smtpd_auth_line(s, line, len, too_long);
 		return;
 	}
-	/* RFC 2920 3.1: a command that must end a group (EHLO, DATA, NOOP...)
-	 * was followed by more input before its reply left: the client did
-	 * not wait. Logged (once) like Postfix does without
-	 * reject_unauth_pipelining. */
-	if (s->last_in_group && conn_output_pending(s->conn) > 0 &&
-	    !s->pipelining_logged) {
-		s->pipelining_logged = true;
-		log_info("smtp.improper_pipelining", "sid=%s after=%s", s->sid,
-			s->cur_verb != NULL ? s->cur_verb : "-");
-	}
-	s->last_in_group = false;
 	smtpd_command(s, line, len, too_long);
 }
 

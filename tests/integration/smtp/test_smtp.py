@@ -542,8 +542,10 @@ class TestTight(SmtpTestBase):
     def setUpClass(cls):
         cls.srv = DevServer(["--set", "smtp.max_recipients=3",
                              "--set", "smtp.timeout_command=1s",
-                             "--set", "smtp.max_errors=5"]).start()
+                             "--set", "smtp.max_errors=5",
+                             "--set", "limits.auth_ban_failures=3"]).start()
         cls.smtp = cls.srv.port("SMTP_PORT")
+        cls.subs = cls.srv.port("SUBMISSIONS_PORT")
 
     @classmethod
     def tearDownClass(cls):
@@ -585,6 +587,39 @@ class TestTight(SmtpTestBase):
         self.assertEqual((code, text[4:9]), (421, "4.7.0"), text)
         self.assertTrue(r.closed())
         r.close()
+
+    def test_zz_auth_ban(self):
+        """Runs last in this class: it bans 127.0.0.1."""
+        addr, pw = self.user(0)
+        ctx = tls_context(self.srv)
+        sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.subs),
+                                                         timeout=10),
+                               server_hostname="localhost")
+        r = Raw.__new__(Raw)
+        r.sock, r.buf = sock, b""
+        r.reply()
+        r.cmd("EHLO c")
+        plain = lambda u, p: "AUTH PLAIN " + __import__("base64").b64encode(
+            b"\0" + u.encode() + b"\0" + p.encode()).decode()
+        self.assertEqual(r.cmd(plain(addr, "bad1"))[0], 535)
+        self.assertEqual(r.cmd(plain(addr, "bad2"))[0], 535)
+        # the third failure bans the address: 535, then 421 and close
+        self.assertEqual(r.cmd(plain(addr, "bad3"))[0], 535)
+        code, text = r.reply()
+        self.assertEqual((code, text[4:9]), (421, "4.7.0"), text)
+        self.assertTrue(r.closed())
+        r.close()
+        # a banned address cannot log in, even with the right password
+        try:
+            with smtplib.SMTP_SSL("127.0.0.1", self.subs, timeout=10,
+                                  context=ctx) as s:
+                s.ehlo("c")
+                with self.assertRaises(smtplib.SMTPException):
+                    s.login(addr, pw)
+        except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected,
+                OSError):
+            pass  # refused at accept by the runtime (before TLS): also right
+        self.assertIn("reason=bad_password", self.srv.log_text())
 
 
 if __name__ == "__main__":
