@@ -459,10 +459,40 @@ mailbox_msg_uid_cmp(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
+static void
+mailbox_dir_mtimes(const struct mailbox *box, struct timespec *new_r,
+	struct timespec *cur_r)
+{
+	struct stat st;
+	char *p = xasprintf("%s/new", box->path);
+	memset(new_r, 0, sizeof(*new_r));
+	memset(cur_r, 0, sizeof(*cur_r));
+	if (stat(p, &st) == 0)
+		*new_r = st.st_mtim;
+	free(p);
+	p = xasprintf("%s/cur", box->path);
+	if (stat(p, &st) == 0)
+		*cur_r = st.st_mtim;
+	free(p);
+}
+
+bool
+mailbox_needs_sync(struct mailbox *box)
+{
+	struct timespec n, c;
+	mailbox_dir_mtimes(box, &n, &c);
+	return n.tv_sec != box->new_mtime.tv_sec ||
+		n.tv_nsec != box->new_mtime.tv_nsec ||
+		c.tv_sec != box->cur_mtime.tv_sec ||
+		c.tv_nsec != box->cur_mtime.tv_nsec;
+}
+
 int
 mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
 {
 	struct mailbox_scan s = { 0 };
+	/* taken before the scan: a change during it is seen next time */
+	mailbox_dir_mtimes(box, &box->new_mtime, &box->cur_mtime);
 	if (ch != NULL) {
 		memset(ch, 0, sizeof(*ch));
 		ch->old_count = box->count;

@@ -96,6 +96,10 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes,
 	char **error_r);
 void mailbox_changes_clear(struct mailbox_changes *changes);
 
+/* Whether new/ or cur/ changed since the last sync (cheap: two stat()s),
+ * so idle sessions do not rescan a large folder on every NOOP. */
+bool mailbox_needs_sync(struct mailbox *box);
+
 /* Index (0-based) of a UID, or -1. */
 int mailbox_find_uid(const struct mailbox *box, uint32_t uid);
 

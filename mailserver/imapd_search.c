@@ -1,0 +1,410 @@
+/* imapd_search.c: SEARCH (RFC 3501 6.4.4), COPY (6.4.7) with UIDPLUS
+ * COPYUID (RFC 4315), MOVE (RFC 6851) and EXPUNGE / UID EXPUNGE.
+ *
+ * SEARCH reads a message only when a key needs its header or body; string
+ * keys match case-insensitively (ASCII) on the raw text, without decoding
+ * MIME encodings or charsets (what Dovecot does without an FTS plugin is
+ * more: it decodes; XXX: encoded-words and base64 bodies are not decoded). */
+#include "postier.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "proto/imap_date.h"
+#include "proto/imap_search.h"
+#include "proto/imap_seqset.h"
+#include "proto/mime_part.h"
+#include "conn.h"
+#include "imapd.h"
+#include "mailbox.h"
+
+/* The message being tested, read on demand. */
+struct imapd_search_msg {
+	struct imapd_session *s;
+	unsigned int i;
+	bool loaded, gone;
+	struct buf text;       /* CRLF-normalized message */
+	struct mime_part *root;
+};
+
+static bool
+imapd_search_load(struct imapd_search_msg *m)
+{
+	if (m->loaded)
+		return !m->gone;
+	m->loaded = true;
+	struct buf raw;
+	buf_init(&raw);
+	if (mailbox_msg_read(m->s->box, m->i, &raw) <= 0) {
+		m->gone = true;
+		buf_clear(&raw);
+		return false;
+	}
+	mime_crlf_normalize(buf_data(&raw), buf_len(&raw), &m->text);
+	buf_clear(&raw);
+	m->root = mime_parse(buf_data(&m->text), buf_len(&m->text));
+	return true;
+}
+
+static bool
+imapd_contains(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	if (n == 0)
+		return true;
+	if (n > len)
+		return false;
+	for (size_t i = 0; i + n <= len; i++) {
+		if (strncasecmp(hay + i, needle, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static long long
+imapd_day(time_t t)
+{
+	return (long long)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
+}
+
+static bool
+imapd_search_match(struct imapd_search_msg *m,
+	const struct imap_search_key *k, const struct imap_seqset *seq_res)
+{
+	struct mailbox *box = m->s->box;
+	const struct mailbox_msg *msg = &box->msgs[m->i];
+	switch (k->type) {
+	case IMAP_SEARCH_AND:
+		for (unsigned int c = 0; c < k->n_children; c++) {
+			if (!imapd_search_match(m, &k->children[c], NULL))
+				return false;
+		}
+		return true;
+	case IMAP_SEARCH_OR:
+		return imapd_search_match(m, &k->children[0], NULL) ||
+			imapd_search_match(m, &k->children[1], NULL);
+	case IMAP_SEARCH_NOT:
+		return !imapd_search_match(m, &k->children[0], NULL);
+	case IMAP_SEARCH_ALL:
+		return true;
+	case IMAP_SEARCH_SEQSET: {
+		struct imap_seqset res;
+		imap_seqset_init(&res);
+		imap_seqset_resolve(&k->seqset, box->count, &res);
+		bool r = imap_seqset_contains(&res, m->i + 1);
+		imap_seqset_clear(&res);
+		(void)seq_res;
+		return r;
+	}
+	case IMAP_SEARCH_UID: {
+		struct imap_seqset res;
+		imap_seqset_init(&res);
+		imap_seqset_resolve(&k->seqset, box->count > 0 ?
+			box->msgs[box->count - 1].uid : 0, &res);
+		bool r = imap_seqset_contains(&res, msg->uid);
+		imap_seqset_clear(&res);
+		return r;
+	}
+	case IMAP_SEARCH_FLAG:
+		return (msg->flags & k->flag_bit) != 0;
+	case IMAP_SEARCH_NOFLAG:
+		return (msg->flags & k->flag_bit) == 0;
+	case IMAP_SEARCH_KEYWORD:
+	case IMAP_SEARCH_UNKEYWORD: {
+		int bit = mailbox_keyword_index(box, k->str, false);
+		bool has = bit >= 0 && (msg->keywords & (1u << bit)) != 0;
+		return k->type == IMAP_SEARCH_KEYWORD ? has : !has;
+	}
+	case IMAP_SEARCH_NEW:
+		return (msg->flags & MAILBOX_FLAG_RECENT) != 0 &&
+			(msg->flags & MAILBOX_FLAG_SEEN) == 0;
+	case IMAP_SEARCH_OLD:
+		return (msg->flags & MAILBOX_FLAG_RECENT) == 0;
+	case IMAP_SEARCH_RECENT:
+		return (msg->flags & MAILBOX_FLAG_RECENT) != 0;
+	case IMAP_SEARCH_LARGER:
+	case IMAP_SEARCH_SMALLER: {
+		uint64_t v = 0;
+		if (mailbox_msg_vsize(box, m->i, &v) < 0)
+			return false;
+		return k->type == IMAP_SEARCH_LARGER ? v > k->number :
+			v < k->number;
+	}
+	case IMAP_SEARCH_BEFORE:
+	case IMAP_SEARCH_ON:
+	case IMAP_SEARCH_SINCE: {
+		time_t t;
+		if (mailbox_msg_mtime(box, m->i, &t) < 0)
+			return false;
+		long long d = imapd_day(t), want = imapd_day(k->date);
+		return k->type == IMAP_SEARCH_BEFORE ? d < want :
+			k->type == IMAP_SEARCH_ON ? d == want : d >= want;
+	}
+	case IMAP_SEARCH_SENTBEFORE:
+	case IMAP_SEARCH_SENTON:
+	case IMAP_SEARCH_SENTSINCE: {
+		if (!imapd_search_load(m))
+			return false;
+		struct buf v;
+		buf_init(&v);
+		time_t t;
+		bool ok = mime_header_get(buf_data(&m->text), m->root->hdr_off,
+			m->root->hdr_len, "Date", &v) == 1 &&
+			imap_rfc822_date_parse(buf_data(&v), &t) == 0;
+		buf_clear(&v);
+		if (!ok)
+			return false;
+		long long d = imapd_day(t), want = imapd_day(k->date);
+		return k->type == IMAP_SEARCH_SENTBEFORE ? d < want :
+			k->type == IMAP_SEARCH_SENTON ? d == want : d >= want;
+	}
+	case IMAP_SEARCH_HEADER: {
+		if (!imapd_search_load(m))
+			return false;
+		struct buf v;
+		buf_init(&v);
+		bool found = mime_header_get(buf_data(&m->text),
+			m->root->hdr_off, m->root->hdr_len, k->str, &v) == 1;
+		bool r = found && imapd_contains(buf_data(&v), buf_len(&v),
+			k->str2);
+		buf_clear(&v);
+		return r;
+	}
+	case IMAP_SEARCH_BODY:
+		if (!imapd_search_load(m))
+			return false;
+		return imapd_contains(buf_data(&m->text) + m->root->body_off,
+			m->root->body_len, k->str);
+	case IMAP_SEARCH_TEXT:
+		if (!imapd_search_load(m))
+			return false;
+		return imapd_contains(buf_data(&m->text), buf_len(&m->text),
+			k->str);
+	}
+	return false;
+}
+
+bool
+imapd_cmd_search(struct imapd_session *s, const struct imap_arg *args)
+{
+	if (imap_arg_atom_equals(&args[0], "CHARSET")) {
+		const char *cs;
+		if (!imap_arg_get_astring(&args[1], &cs, NULL)) {
+			imapd_tagged(s, "BAD", "Missing charset.");
+			return true;
+		}
+		if (strcasecmp(cs, "UTF-8") != 0 &&
+		    strcasecmp(cs, "US-ASCII") != 0) {
+			imapd_tagged(s, "NO", "[BADCHARSET (UTF-8 US-ASCII)] "
+				"Unsupported charset.");
+			return true;
+		}
+		args += 2;
+	}
+	struct imap_search_key *key = NULL;
+	const char *error;
+	if (imap_search_parse(args, &key, &error) < 0) {
+		imapd_tagged(s, "BAD", "Error in IMAP command SEARCH: %s.",
+			error);
+		return true;
+	}
+	struct buf out;
+	buf_init(&out);
+	buf_append_str(&out, "* SEARCH");
+	for (unsigned int i = 0; i < s->box->count; i++) {
+		struct imapd_search_msg m = { .s = s, .i = i };
+		buf_init(&m.text);
+		if (imapd_search_match(&m, key, NULL))
+			buf_printf(&out, " %u", s->cmd_uid ?
+				s->box->msgs[i].uid : i + 1);
+		buf_clear(&m.text);
+		mime_part_free(&m.root);
+	}
+	buf_append_str(&out, "\r\n");
+	imapd_write(s, &out);
+	buf_clear(&out);
+	imap_search_free(&key);
+	imapd_tagged(s, "OK", "Search completed.");
+	return true;
+}
+
+/* "1:3,5" from a sorted UID list. */
+static void
+imapd_uid_set_append(struct buf *out, const uint32_t *uids, unsigned int n)
+{
+	for (unsigned int i = 0; i < n;) {
+		unsigned int j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (i > 0)
+			buf_append_char(out, ',');
+		if (j > i)
+			buf_printf(out, "%u:%u", uids[i], uids[j]);
+		else
+			buf_printf(out, "%u", uids[i]);
+		i = j + 1;
+	}
+}
+
+static bool
+imapd_copy(struct imapd_session *s, const struct imap_arg *args, bool move)
+{
+	const char *set, *dst;
+	size_t dst_len;
+	if (!imap_arg_get_atom(&args[0], &set) ||
+	    !imap_arg_get_astring(&args[1], &dst, &dst_len)) {
+		imapd_tagged(s, "BAD", "Usage: %s sequence-set mailbox",
+			move ? "MOVE" : "COPY");
+		return true;
+	}
+	if (move && s->box->readonly) {
+		imapd_tagged(s, "NO", "Mailbox is read-only.");
+		return true;
+	}
+	char *name = xstrndup(dst, dst_len);
+	if (strcasecmp(name, "INBOX") == 0)
+		strcpy(name, "INBOX");
+	uint32_t *idx;
+	unsigned int count;
+	if (imapd_resolve_set(s, set, s->cmd_uid, &idx, &count) < 0) {
+		free(name);
+		return true;
+	}
+	uint32_t *src_uids = xmalloc((count + 1) * sizeof(uint32_t));
+	uint32_t *dst_uids = xmalloc((count + 1) * sizeof(uint32_t));
+	unsigned int n = 0;
+	uint32_t validity = 0;
+	int ret = 1;
+	for (unsigned int k = 0; k < count; k++) {
+		char *error = NULL;
+		uint32_t uid;
+		ret = mailbox_copy(s->box, idx[k], name, &validity, &uid,
+			&error);
+		if (ret < 0) {
+			log_error("imap.copy_error", "sid=%s error=%s",
+				conn_sid(s->c), log_quote(error));
+			free(error);
+			break;
+		}
+		if (ret == 0) {
+			/* the message vanished, or the target is missing */
+			struct buf probe;
+			buf_init(&probe);
+			bool missing = false;
+			struct mailbox *t = NULL;
+			char *e2 = NULL;
+			if (mailbox_open(s->maildir, name, true, &t, &e2) == 0)
+				missing = true;
+			mailbox_free(&t);
+			free(e2);
+			buf_clear(&probe);
+			if (missing)
+				break;
+			ret = 1;
+			continue;
+		}
+		src_uids[n] = s->box->msgs[idx[k]].uid;
+		dst_uids[n] = uid;
+		n++;
+	}
+	if (ret == 0) {
+		imapd_tagged(s, "NO", "[TRYCREATE] Mailbox doesn't exist: %s",
+			name);
+	} else if (ret < 0) {
+		imapd_tagged(s, "NO", "[SERVERBUG] Internal error copying.");
+	} else {
+		struct buf code;
+		buf_init(&code);
+		if (n > 0) {
+			buf_printf(&code, "[COPYUID %u ", validity);
+			imapd_uid_set_append(&code, src_uids, n);
+			buf_append_char(&code, ' ');
+			imapd_uid_set_append(&code, dst_uids, n);
+			buf_append_str(&code, "] ");
+		}
+		if (move) {
+			/* RFC 6851 4.3: COPYUID untagged, then EXPUNGEs */
+			if (n > 0)
+				imapd_untagged(s, "OK %sMoved UIDs.",
+					buf_data(&code));
+			for (unsigned int k = 0; k < count; k++) {
+				char *error = NULL;
+				if (mailbox_expunge(s->box, idx[k], &error) < 0) {
+					log_error("imap.expunge_error",
+						"sid=%s error=%s",
+						conn_sid(s->c),
+						log_quote(error));
+					free(error);
+				}
+			}
+			s->cmd_flags &= ~(unsigned int)IMAPD_CMD_NO_SYNC;
+			imapd_tagged(s, "OK", "Move completed.");
+		} else {
+			imapd_tagged(s, "OK", "%sCopy completed.",
+				buf_data(&code));
+		}
+		buf_clear(&code);
+	}
+	free(src_uids);
+	free(dst_uids);
+	free(idx);
+	free(name);
+	return true;
+}
+
+bool
+imapd_cmd_copy(struct imapd_session *s, const struct imap_arg *args)
+{
+	return imapd_copy(s, args, false);
+}
+
+bool
+imapd_cmd_move(struct imapd_session *s, const struct imap_arg *args)
+{
+	return imapd_copy(s, args, true);
+}
+
+bool
+imapd_cmd_expunge(struct imapd_session *s, const struct imap_arg *args)
+{
+	if (s->box->readonly) {
+		imapd_tagged(s, "NO", "Mailbox is read-only.");
+		return true;
+	}
+	uint32_t *idx = NULL;
+	unsigned int count = 0;
+	if (s->cmd_uid) {
+		/* RFC 4315 2.1: UID EXPUNGE set */
+		const char *set;
+		if (!imap_arg_get_atom(&args[0], &set)) {
+			imapd_tagged(s, "BAD", "Usage: UID EXPUNGE uid-set");
+			return true;
+		}
+		if (imapd_resolve_set(s, set, true, &idx, &count) < 0)
+			return true;
+	} else {
+		idx = xmalloc((s->box->count + 1) * sizeof(*idx));
+		for (unsigned int i = 0; i < s->box->count; i++)
+			idx[count++] = i;
+	}
+	for (unsigned int k = 0; k < count; k++) {
+		unsigned int i = idx[k];
+		if ((s->box->msgs[i].flags & MAILBOX_FLAG_DELETED) == 0)
+			continue;
+		char *error = NULL;
+		if (mailbox_expunge(s->box, i, &error) < 0) {
+			log_error("imap.expunge_error", "sid=%s error=%s",
+				conn_sid(s->c), log_quote(error));
+			free(error);
+		}
+	}
+	free(idx);
+	/* the sync before the tagged OK sends the EXPUNGE responses */
+	imapd_tagged(s, "OK", "Expunge completed.");
+	return true;
+}
