@@ -333,12 +333,14 @@ class Certs:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="plugin-certs-")
         d = self.dir
-        self._ossl("req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes",
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        self.ec = ec
+        self._ossl("req", "-x509", "-new", *ec, "-nodes",
                    "-days", "30", "-subj", "/CN=plugin test CA",
                    "-addext", "basicConstraints=critical,CA:TRUE",
                    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
                    "-keyout", d + "/ca.key", "-out", d + "/ca.pem")
-        self._ossl("req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes",
+        self._ossl("req", "-x509", "-new", *ec, "-nodes",
                    "-days", "30", "-subj", "/CN=other CA",
                    "-addext", "basicConstraints=critical,CA:TRUE",
                    "-keyout", d + "/other-ca.key", "-out", d + "/other-ca.pem")
@@ -382,7 +384,7 @@ commonName = supplied
         d = self.dir
         key, csr, pem = (d + "/%s.key" % name, d + "/%s.csr" % name,
                          d + "/%s.pem" % name)
-        self._ossl("req", "-new", "-newkey", "rsa:2048", "-nodes",
+        self._ossl("req", "-new", *self.ec, "-nodes",
                    "-subj", "/CN=" + cn, "-addext", "subjectAltName=" + san,
                    "-keyout", key, "-out", csr)
         if ca == "ca":

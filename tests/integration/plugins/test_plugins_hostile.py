@@ -104,16 +104,18 @@ class HostileMailServers(unittest.TestCase):
             self.assertIn("go away", r.stdout)
 
     def test_silent_server_times_out(self):
+        cases = [(name, t, want) for name in MAIL
+                 for t, want in (("2", "CRITICAL"), ("1:unknown", "UNKNOWN"))]
+        cases += [("check_postier_smtp", "1:WARNING", "WARNING"),
+                  ("check_postier_imap", "1:0", "OK")]
         with pt.silent_server() as srv:
-            for name in MAIL:
-                for t, want in (("2", "CRITICAL"), ("1:unknown", "UNKNOWN"),
-                                ("1:WARNING", "WARNING"), ("1:0", "OK")):
-                    secs = int(t.split(":")[0])
-                    r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-t", t)
-                    self.assertEqual(r.state, want, r)
-                    self.assertIn("timeout after %d s" % secs, r.stdout, r)
-                    self.assertLess(r.elapsed, secs + 1.5, r)
-                    self.assertGreater(r.elapsed, secs - 0.5, r)
+            for name, t, want in cases:
+                secs = int(t.split(":")[0])
+                r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-t", t)
+                self.assertEqual(r.state, want, r)
+                self.assertIn("timeout after %d s" % secs, r.stdout, r)
+                self.assertLess(r.elapsed, secs + 1.5, r)
+                self.assertGreater(r.elapsed, secs - 0.5, r)
 
     def test_banner_after_timeout_is_too_late(self):
         with pt.slow_banner_server(b"220 late ESMTP\r\n", 3) as srv:
