@@ -242,13 +242,15 @@ mailbox_list_rename(const char *root, const char *from, const char *to,
 		return -1;
 	}
 	int ret = 0;
-	if (!mailbox_names_contains(&l, from)) {
+	/* a parent that is no folder itself (\Noselect) renames its children */
+	bool exists = mailbox_names_contains(&l, from);
+	if (!exists && !mailbox_list_has_children(&l, from)) {
 		*error_r = xstrdup("Mailbox doesn't exist");
 		ret = -1;
 	} else if (mailbox_names_contains(&l, to)) {
 		*error_r = xstrdup("Target mailbox already exists");
 		ret = -1;
-	} else if (rename(buf_data(&pf), buf_data(&pt)) < 0) {
+	} else if (exists && rename(buf_data(&pf), buf_data(&pt)) < 0) {
 		*error_r = xasprintf("rename(%s): %s", buf_data(&pf),
 			strerror(errno));
 		ret = -1;

@@ -445,14 +445,13 @@ imap_parse_byte(struct imap_parser *p, unsigned char c)
 		if (imap_line_byte(p) < 0)
 			return -1;
 		if (c >= '0' && c <= '9') {
-			/* RFC 3501 9: number is an unsigned 32-bit integer */
-			p->literal_size = p->literal_size * 10 + (c - '0');
+			/* RFC 3501 9: number is an unsigned 32-bit integer;
+			 * a larger one saturates and is refused at "}" (only
+			 * then is it known whether its bytes follow) */
+			if (p->literal_size <= UINT32_MAX)
+				p->literal_size = p->literal_size * 10 +
+					(uint64_t)(c - '0');
 			p->cur_off++;
-			if (p->literal_size > UINT32_MAX) {
-				p->error_fatal = true;
-				return imap_fail(p, IMAP_PARSER_ERROR_SYNTAX,
-					"Literal size too large", false);
-			}
 			return 0;
 		}
 		if (p->cur_off == 0) {
@@ -491,6 +490,11 @@ imap_parse_byte(struct imap_parser *p, unsigned char c)
 			return imap_fail(p, IMAP_PARSER_ERROR_SYNTAX,
 				"Literal size not at the end of the line",
 				false);
+		}
+		if (p->literal_size > UINT32_MAX) {
+			p->error_fatal = !p->literal_sync;
+			return imap_fail(p, IMAP_PARSER_ERROR_LITERAL_TOO_BIG,
+				"Literal size too large", true);
 		}
 		if (p->literal_size > p->limits.max_literal_bytes) {
 			/* a synchronizing literal's bytes never come (no
