@@ -4,9 +4,10 @@ match within a stated tolerance, a scrape gap stays unknown (never zero), an
 unreachable node is reported and does not stop the others; the same through
 rrdcached with `--once` runs (cron style, percentiles kept across runs).
 
-Tolerance: counters are integers on the wire, so one step of a rate r/s can
-be off by 1/r; each row must be within 3% + 1.5/r of the truth, the mean of
-all rows within 3% + 1.5/(r*rows). Rows next to an unknown one are skipped
+Tolerance: counters are integers on the wire (one step of a rate can be off
+by 1.5 counts) and the collector timestamps a scrape when its reply arrives
+(jitter); each row must be within 10% + 1.5/step of the truth, the mean of
+all rows within 3% + 1.5/(step*rows). Rows next to an unknown one are skipped
 (librrd counts unknown time in whole seconds, fractional timestamps make
 those rows a few percent low)."""
 import os
@@ -19,9 +20,13 @@ import dashtest
 from fakenode import EXPECTED, FakeNodes
 
 STEP = 1
+# One row's rate is the counter's growth between two scrapes divided by the
+# collector's clock between them: scheduling jitter on a loaded machine (tens
+# of ms on a 1 s step) moves single rows by a few percent, not the mean.
+ROW_TOLERANCE = 0.10
 
 
-def check_rates(tc, rows, label, skip_edges=True):
+def check_rates(tc, rows, label, skip_edges=True, step=1, min_rows=3):
     """rows: [(t, {ds: v})] -> checks every EXPECTED data source."""
     known = [i for i, (_, d) in enumerate(rows) if d["msgs_in"] is not None]
     usable = []
@@ -29,7 +34,7 @@ def check_rates(tc, rows, label, skip_edges=True):
         if skip_edges and (i - 1 not in known or i + 1 not in known):
             continue
         usable.append(rows[i][1])
-    tc.assertGreaterEqual(len(usable), 3, "%s: too few known rows: %s" % (label, rows))
+    tc.assertGreaterEqual(len(usable), min_rows, "%s: too few known rows: %s" % (label, rows))
     for ds, want in EXPECTED.items():
         vals = [d[ds] for d in usable]
         tc.assertNotIn(None, vals, "%s: %s unknown in a known row" % (label, ds))
@@ -38,12 +43,12 @@ def check_rates(tc, rows, label, skip_edges=True):
                 tc.assertAlmostEqual(v, want, delta=want * 0.02,
                                      msg="%s %s: %r" % (label, ds, vals))
             continue
-        per_row = want * 0.03 + (1.5 / STEP if want < 1e5 else 0.0)
+        per_row = want * ROW_TOLERANCE + 1.5 / step
         for v in vals:
-            tc.assertAlmostEqual(v, want, delta=max(per_row, want * 0.03),
+            tc.assertAlmostEqual(v, want, delta=per_row,
                                  msg="%s %s row: %r" % (label, ds, vals))
         mean = sum(vals) / len(vals)
-        tc.assertAlmostEqual(mean, want, delta=want * 0.03 + 1.5 / (STEP * len(vals)),
+        tc.assertAlmostEqual(mean, want, delta=want * 0.03 + 1.5 / (step * len(vals)),
                              msg="%s %s mean of %r" % (label, ds, vals))
     # HA state is not exported yet: unknown, never 0
     tc.assertTrue(all(d["ha_state"] is None for _, d in rows), label)
@@ -119,20 +124,22 @@ class CollectTest(unittest.TestCase):
                     time.sleep(0.05)
                 self.assertTrue(os.path.exists(sock), "rrdcached did not start")
                 t0 = time.time()
-                for i in range(6):
-                    # each run in its own step
-                    time.sleep(max(0.0, (int(time.time()) + 1.2) - time.time()))
+                step = 2   # a 4 s heartbeat: slow runs (ASan, busy machine) stay known
+                for i in range(7):
+                    # each run in its own step, as cron would
+                    time.sleep(max(0.0, (int(time.time()) // step + 1) * step + 0.2
+                                   - time.time()))
                     p = dashtest.run_dash("-q", "collect", "--once", "--rrd-dir", rrd_dir,
-                                          "--step", str(STEP), "--daemon", daemon,
+                                          "--step", str(step), "--daemon", daemon,
                                           "--node", "n1=" + fake.url("n1"), timeout=30)
                     self.assertEqual(p.returncode, 0, p.stderr)
                 t1 = time.time()
                 self.assertTrue(os.path.exists(os.path.join(rrd_dir, "n1.hist")))
                 _, rows = dashtest.fetch(os.path.join(rrd_dir, "n1.rrd"), t0, t1,
-                                         daemon=daemon)
+                                         step=step, daemon=daemon)
                 # the updates were in rrdcached's memory (-w 3600): fetch --daemon
                 # flushed them
-                check_rates(self, rows, "n1 via rrdcached")
+                check_rates(self, rows, "n1 via rrdcached", step=step, min_rows=2)
             finally:
                 cached.terminate()
                 cached.wait(timeout=10)

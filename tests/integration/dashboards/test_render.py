@@ -28,7 +28,7 @@ class RenderTest(unittest.TestCase):
         os.mkdir(cls.rrd)
         # a year of history, a node with 3 days only
         dashtest.run_dash("synth", "--rrd-dir", cls.rrd, "--node", "alpha",
-                          "--days", "370", check=0)
+                          "--days", "370", "--step", "900", check=0)
         dashtest.run_dash("synth", "--rrd-dir", cls.rrd, "--node", "beta",
                           "--days", "3", "--step", "60", check=0)
         # a node whose RRD exists but never got data (unreachable from day 1)
