@@ -23,6 +23,7 @@ import urllib.request
 from postier_test import DevServer, binary, wait_for
 
 POSTIERD = binary("mailserver/postierd")
+HUGE_LINE_MIB = 32
 
 
 def http_get(port, path, headers=None):
@@ -82,6 +83,15 @@ class Conn:
 def connect(port, timeout=10):
     c = Conn(port, timeout)
     return c, c.reader
+
+
+def under_asan(pid):
+    """ASan keeps freed memory in quarantine: RSS bounds mean nothing."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
 
 
 def status(srv):
@@ -233,6 +243,8 @@ class Runtime(unittest.TestCase):
         self.assertEqual(code, 404)
 
     def test_metrics_count_sessions(self):
+        # sessions of earlier tests may still be winding down
+        self.assertTrue(wait_for(lambda: status(self.srv)["connections"] == 0))
         before = metrics(self.srv)
         s, f = connect(self.smtp_port())
         f.readline()
@@ -296,32 +308,38 @@ class Runtime(unittest.TestCase):
                            before)
 
     def test_huge_line_without_newline(self):
-        """64 MiB without LF: refused, memory stays bounded, still serving."""
+        """32 MiB without LF: refused, memory stays bounded, still serving."""
         pid = self.srv.pid
         rss0 = rss_kib(pid)
         s, f = connect(self.smtp_port(), timeout=30)
-        f.readline()
-        chunk = b"A" * (1 << 20)
-        peak = rss0
-        for i in range(64):
-            try:
-                s.sendall(chunk)
-            except OSError:
-                break  # the server may give up on us: that is fine too
-            if i % 8 == 0:
-                peak = max(peak, rss_kib(pid))
-                self.assert_serving()
-        peak = max(peak, rss_kib(pid))
-        # bounded: far below the 64 MiB sent
-        self.assertLess(peak - rss0, 16 * 1024, f"RSS grew {peak - rss0} KiB")
         try:
-            s.sendall(b"\r\nNOOP\r\n")
-            reply = f.readline()
-            self.assertRegex(reply, rb"^5\d\d ", "the long line is refused")
-        except OSError:
-            pass
-        s.close()
+            f.readline()
+            chunk = b"A" * (1 << 20)
+            peak = rss0
+            for i in range(HUGE_LINE_MIB):
+                try:
+                    s.sendall(chunk)
+                except OSError:
+                    break  # the server may give up on us: fine too
+                if i % 4 == 0:
+                    peak = max(peak, rss_kib(pid))
+                    self.assert_serving()
+            peak = max(peak, rss_kib(pid))
+            # bounded: far below what was sent
+            if not under_asan(pid):
+                self.assertLess(peak - rss0, 8 * 1024,
+                                f"RSS grew {peak - rss0} KiB")
+            try:
+                s.sendall(b"\r\nNOOP\r\n")
+                reply = f.readline()
+                self.assertRegex(reply, rb"^5\d\d ",
+                                 "the long line is refused")
+            except OSError:
+                pass
+        finally:
+            s.close()
         self.assert_serving()
+        self.assertTrue(wait_for(lambda: status(self.srv)["connections"] == 0))
 
     def test_client_that_never_reads(self):
         """Replies pile up: output stays bounded and the session is dropped,
@@ -335,16 +353,17 @@ class Runtime(unittest.TestCase):
         sent = 0
         payload = b"NOOP\r\n" * 10000
         deadline = time.monotonic() + 8
-        # 60 KiB of NOOPs answer with ~1 MiB; keep pushing until the server
-        # stops reading (our send blocks) or we have sent 20 MiB
-        while sent < 20 * (1 << 20) and time.monotonic() < deadline:
+        # 60 KiB of NOOPs are answered with ~300 KiB; keep pushing until the
+        # server stops reading (our send blocks) or we have sent 8 MiB
+        while sent < 8 * (1 << 20) and time.monotonic() < deadline:
             try:
                 sent += s.send(payload)
             except socket.timeout:
                 break
             except OSError:
                 break
-        self.assertLess(rss_kib(pid) - rss0, 32 * 1024)
+        if not under_asan(pid):
+            self.assertLess(rss_kib(pid) - rss0, 32 * 1024)
         self.assert_serving()
         # the server drops it (write timeout = the 2 s session timeout)
         self.assertTrue(wait_for(lambda: status(self.srv)["connections"] == 0,

@@ -68,11 +68,13 @@ test_defaults(void **state ATTR_UNUSED)
 	assert_non_null(set->hostname);
 	assert_non_null(strstr(set->config_path, "empty.conf"));
 	assert_int_equal(set->refcount, 1);
-	settings_ref(set);
+	struct postierd_settings *extra = settings_ref(set);
+	assert_int_equal(set->refcount, 2);
+	settings_unref(&extra);
+	assert_null(extra);
+	assert_int_equal(set->refcount, 1);
 	settings_unref(&set);
 	assert_null(set);
-	set = settings_load(path, &error);
-	settings_unref(&set);
 	free(path);
 }
 
