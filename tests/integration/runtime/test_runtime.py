@@ -561,5 +561,101 @@ class Drain(unittest.TestCase):
             srv.stop()
 
 
+class Reload(unittest.TestCase):
+    """SIGHUP applies the directory, certificates and reloadable keys, and
+    names the keys that need a restart."""
+
+    def setUp(self):
+        self.srv = DevServer().start()
+        self.dir = os.path.dirname(self.srv.env["CONFIG"])
+
+    def tearDown(self):
+        self.srv.stop()
+
+    def hup_and_wait(self):
+        n = self.srv.log_text().count("config.reload ")
+        os.kill(self.srv.pid, signal.SIGHUP)
+        self.assertTrue(wait_for(
+            lambda: self.srv.log_text().count("config.reload ") > n))
+
+    def peer_cn(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(
+                ("127.0.0.1", self.srv.port("SUBMISSIONS_PORT")),
+                timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as t:
+                der = t.getpeercert(binary_form=True)
+        out = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout",
+                              "-subject"], input=der, capture_output=True)
+        return out.stdout.decode()
+
+    def test_directory_certificate_and_keys(self):
+        port = self.srv.port("SMTP_PORT")
+        home = os.path.join(self.srv.env["DATA_DIR"], "home", "example.test",
+                            "zoe")
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as c:
+            c.ehlo("client.test")
+            c.mail("sender@example.org")
+            self.assertEqual(c.rcpt("zoe@example.test")[0], 550)
+        # a new user in the passwd-file
+        with open(os.path.join(self.dir, "passwd"), "a") as f:
+            f.write(f"zoe@example.test:{{PLAIN}}pw::::{home}::\n")
+        # a new certificate, same paths
+        self.assertIn("CN = localhost", self.peer_cn())
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", os.path.join(self.dir, "server.key"),
+                        "-out", os.path.join(self.dir, "server.pem"),
+                        "-days", "2", "-subj", "/CN=reloaded.test"],
+                       check=True, capture_output=True)
+        # a reloadable key and one that needs a restart
+        with open(self.srv.env["CONFIG"], "a") as f:
+            f.write("\n[queue]\ndelivery_workers = 3\n"
+                    "[pop3]\ntimeout = 11m\n")
+        self.hup_and_wait()
+        log = self.srv.log_text()
+        self.assertRegex(log, r"config\.reload changed=\d+ "
+                         r'applied=\S*pop3\.timeout\S* '
+                         r'restart_needed=\S*queue\.delivery_workers')
+        self.assertIn("config.restart_needed keys=queue.delivery_workers", log)
+        self.assertIn("CN = reloaded.test", self.peer_cn())
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as c:
+            c.ehlo("client.test")
+            c.mail("sender@example.org")
+            self.assertEqual(c.rcpt("zoe@example.test")[0], 250)
+
+    def test_admin_token(self):
+        port = self.srv.port("ADMIN_PORT")
+        with open(self.srv.env["CONFIG"], "a") as f:
+            f.write("\n[admin]\ntoken = s3cret-token\n")
+        self.hup_and_wait()
+        code, headers, _ = http_get(port, "/metrics")
+        self.assertEqual(code, 401)
+        self.assertEqual(headers.get("WWW-Authenticate"), "Bearer")
+        code, _, _ = http_get(port, "/health",
+                              {"Authorization": "Bearer wrong-token!"})
+        self.assertEqual(code, 401)
+        code, _, body = http_get(port, "/metrics",
+                                 {"Authorization": "Bearer s3cret-token"})
+        self.assertEqual(code, 200)
+        self.assertTrue(body.endswith("# EOF\n"))
+        self.assertNotIn("s3cret-token", self.srv.log_text())
+
+    def test_bad_reload_keeps_running(self):
+        with open(self.srv.env["CONFIG"], "a") as f:
+            f.write("\n[limits]\nbogus = 1\n")
+        os.kill(self.srv.pid, signal.SIGHUP)
+        self.assertTrue(wait_for(
+            lambda: "config.reload_failed" in self.srv.log_text()))
+        self.assertIn("unknown key bogus", self.srv.log_text())
+        self.assertEqual(http_get(self.srv.port("ADMIN_PORT"), "/health")[0],
+                         200)
+        s, f = connect(self.srv.port("SMTP_PORT"))
+        self.assertTrue(f.readline().startswith(b"220"))
+        s.close()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
