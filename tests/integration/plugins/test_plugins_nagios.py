@@ -201,6 +201,11 @@ define service {
              % (env["SUBMISSION_PORT"], auth, env["CA_FILE"])),
             ("cert_critical", p + "check_postier_smtp -H 127.0.0.1 -p %s "
              "--ssl -D 60,40" % env["SUBMISSIONS_PORT"]),
+            ("imaps_login", p + "check_postier_imap -H localhost -p %s --ssl "
+             "-a %s -m INBOX --ca-file %s -w 5 -c 10"
+             % (env["IMAPS_PORT"], auth, env["CA_FILE"])),
+            ("pop3", p + "check_postier_pop3 -H 127.0.0.1 -p %s -w 0 -c 10"
+             % env["POP3_PORT"]),
             ("silent_unknown", p + "check_postier_pop3 -H 127.0.0.1 -p %d "
              "-t 2:unknown" % self.silent.port),
             ("ha_absent", p + "check_postier_ha -S %s/none.sock" % self.tmp),
@@ -212,6 +217,8 @@ define service {
             "smtp": (0, "SMTP OK: 220 ", "'time'="),
             "submission_login": (0, "login ok", "'cert_days'="),
             "cert_critical": (2, "certificate expires in", "'cert_days'="),
+            "imaps_login": (0, "INBOX has", "'messages'="),
+            "pop3": (1, "POP3 WARNING", "'time'="),
             "silent_unknown": (3, "timeout after 2 s", None),
             "ha_absent": (3, "HA agent not available", None),
             "bad_args": (3, "IMAP UNKNOWN", None),
