@@ -385,15 +385,18 @@ queue_txn_flush(struct queue_txn *txn, const struct buf *extra)
 int
 queue_txn_write(struct queue_txn *txn, const void *data, size_t len)
 {
-	const unsigned char *p = data;
+	const unsigned char *p = data, *end = p + len;
 	struct spool_envelope *env = &txn->env;
 	/* vsize: every line end counted as CRLF (RFC 3501 RFC822.SIZE,
-	 * Dovecot's W=) */
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '\n' && !txn->last_cr)
+	 * Dovecot's W=); memchr() keeps this cheap on 140 KiB bodies */
+	for (const unsigned char *q = p;
+	     (q = memchr(q, '\n', end - q)) != NULL; q++) {
+		bool cr = q > p ? q[-1] == '\r' : txn->last_cr;
+		if (!cr)
 			env->vsize++;
-		txn->last_cr = p[i] == '\r';
 	}
+	if (len > 0)
+		txn->last_cr = p[len - 1] == '\r';
 	env->vsize += len;
 	env->size += len;
 	while (len > 0) {
@@ -513,8 +516,6 @@ queue_txn_commit(struct queue_txn *txn, struct conn *c,
 		queue_txn_free(&txn);
 		return;
 	}
-	/* start writeback now; the committer waits for it in fdatasync() */
-	(void)sync_file_range(txn->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	pthread_mutex_lock(&queue.lock);
 	txn->next = NULL;
 	*queue.commit_tail = txn;
@@ -529,6 +530,11 @@ static void
 queue_commit_batch(struct queue_txn **batch, size_t n)
 {
 	double start = queue_monotonic_s();
+	/* start writeback of every file first: the first fdatasync() below
+	 * then commits the file system journal for most of the batch, the
+	 * others find little left to do */
+	for (size_t i = 0; i < n; i++)
+		(void)sync_file_range(batch[i]->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	for (size_t i = 0; i < n; i++) {
 		struct queue_txn *txn = batch[i];
 		txn->status = 0;
