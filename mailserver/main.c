@@ -232,6 +232,7 @@ main_reload(void)
 	}
 	buf_clear(&reloadable);
 	buf_clear(&restart);
+	settings_keep_restart_keys(set, old);
 	settings_set_current(set);
 	log_reopen();
 }

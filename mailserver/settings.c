@@ -361,6 +361,57 @@ settings_load(const char *path, char **error_r)
 }
 
 void
+settings_keep_restart_keys(struct postierd_settings *set,
+	const struct postierd_settings *old)
+{
+	for (size_t i = 0; i < settings_defs_count; i++) {
+		const struct cfg_def *d = &settings_defs[i];
+		if (d->reloadable)
+			continue;
+		void *to = (char *)set + d->offset;
+		const void *from = (const char *)old + d->offset;
+		switch (d->type) {
+		case CFG_TYPE_STR: {
+			char **p = to;
+			const char *v = *(char *const *)from;
+			free(*p);
+			*p = v != NULL ? xstrdup(v) : NULL;
+			break;
+		}
+		case CFG_TYPE_LIST: {
+			struct cfg_list *l = to;
+			const struct cfg_list *ol = from;
+			for (size_t j = 0; j < l->count; j++)
+				free(l->items[j]);
+			free(l->items);
+			l->items = NULL;
+			l->count = 0;
+			if (ol->count > 0) {
+				l->items = xcalloc(ol->count + 1, sizeof(char *));
+				for (size_t j = 0; j < ol->count; j++)
+					l->items[j] = xstrdup(ol->items[j]);
+				l->count = ol->count;
+			}
+			break;
+		}
+		case CFG_TYPE_BOOL:
+			*(bool *)to = *(const bool *)from;
+			break;
+		case CFG_TYPE_INT:
+		case CFG_TYPE_DURATION:
+			*(long long *)to = *(const long long *)from;
+			break;
+		case CFG_TYPE_SIZE:
+			*(uint64_t *)to = *(const uint64_t *)from;
+			break;
+		case CFG_TYPE_ENUM:
+			*(int *)to = *(const int *)from;
+			break;
+		}
+	}
+}
+
+void
 settings_print(const struct postierd_settings *set, struct buf *out)
 {
 	cfg_print(settings_defs, settings_defs_count, set, out);

@@ -105,6 +105,10 @@ extern const size_t settings_defs_count;
 /* Loads path. Returns a new settings object (refcount 1), or NULL with
  * *error_r "PATH:LINE: message" (heap). Blocks on file I/O. */
 struct postierd_settings *settings_load(const char *path, char **error_r);
+/* SIGHUP: copies into set the values of old for every key that needs a
+ * restart, so the running server keeps describing what it really does. */
+void settings_keep_restart_keys(struct postierd_settings *set,
+	const struct postierd_settings *old);
 /* Appends the effective configuration as INI (for -n). */
 void settings_print(const struct postierd_settings *set, struct buf *out);
 /* Reference counting across threads (atomic). */

@@ -256,6 +256,31 @@ test_current(void **state ATTR_UNUSED)
 	free(path);
 }
 
+static void
+test_keep_restart_keys(void **state ATTR_UNUSED)
+{
+	char *pa = write_conf("a.conf", "[server]\nthreads = 2\n"
+		"data_dir = /tmp/a\n[limits]\nmax_connections = 5\n");
+	char *pb = write_conf("b.conf", "[server]\nthreads = 4\n"
+		"data_dir = /tmp/b\n[limits]\nmax_connections = 7\n"
+		"[listen]\nsmtp =\n");
+	char *error = NULL;
+	struct postierd_settings *a = settings_load(pa, &error);
+	struct postierd_settings *b = settings_load(pb, &error);
+	assert_non_null(a);
+	assert_non_null(b);
+	settings_keep_restart_keys(b, a);
+	assert_int_equal(b->threads, 2);
+	assert_string_equal(b->data_dir, "/tmp/a");
+	assert_string_equal(b->listen_smtp, "127.0.0.1:2525");
+	/* reloadable keys take the new value */
+	assert_int_equal(b->max_connections, 7);
+	settings_unref(&a);
+	settings_unref(&b);
+	free(pa);
+	free(pb);
+}
+
 /* Every key appears in docs/configuration.md as "`section.key`". */
 static void
 test_documented(void **state ATTR_UNUSED)
@@ -299,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_good_config),
 		cmocka_unit_test(test_parse_listen),
 		cmocka_unit_test(test_current),
+		cmocka_unit_test(test_keep_restart_keys),
 		cmocka_unit_test(test_documented),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
