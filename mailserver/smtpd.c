@@ -8,7 +8,7 @@
  * smtpd_set_state(). AUTH lives in smtpd_auth.c, DATA in smtpd_data.c.
  *
  * Left out: outbound relaying (mail for other domains gets 554 5.7.1, even
- * when authenticated), BDAT/CHUNKING, DSN, SMTPUTF8, EXPN. */
+ * when authenticated), BINARYMIME, DSN, SMTPUTF8, EXPN. */
 #include "postier.h"
 
 #include <stdarg.h>
@@ -52,6 +52,7 @@ static const char *const smtpd_state_names[] = {
 	[SMTPD_STATE_MAIL] = "mail",
 	[SMTPD_STATE_RCPT] = "rcpt",
 	[SMTPD_STATE_DATA] = "data",
+	[SMTPD_STATE_BDAT] = "bdat",
 	[SMTPD_STATE_AUTH] = "auth",
 	[SMTPD_STATE_TLS] = "tls",
 	[SMTPD_STATE_QUIT] = "quit",
@@ -207,7 +208,7 @@ smtpd_txn_reset(struct smtpd_session *s)
 	memset(t, 0, sizeof(*t));
 	buf_clear(&s->data);
 	if (s->state == SMTPD_STATE_MAIL || s->state == SMTPD_STATE_RCPT ||
-	    s->state == SMTPD_STATE_DATA)
+	    s->state == SMTPD_STATE_DATA || s->state == SMTPD_STATE_BDAT)
 		smtpd_set_state(s, SMTPD_STATE_READY);
 }
 
@@ -257,7 +258,7 @@ smtpd_do_helo(struct smtpd_session *s, const struct smtp_cmd *cmd)
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "%s\nPIPELINING\nSIZE %llu\n8BITMIME\n"
-		"ENHANCEDSTATUSCODES", s->set->hostname,
+		"ENHANCEDSTATUSCODES\nCHUNKING", s->set->hostname,
 		(unsigned long long)s->set->smtp_max_message_size);
 	if (conn_tls_available(s->conn) && !conn_is_tls(s->conn))
 		buf_append_str(&b, "\nSTARTTLS");
@@ -493,8 +494,8 @@ smtpd_do_vrfy(struct smtpd_session *s, const struct smtp_cmd *cmd ATTR_UNUSED)
 static void
 smtpd_do_help(struct smtpd_session *s, const struct smtp_cmd *cmd ATTR_UNUSED)
 {
-	smtpd_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET "
-		"NOOP QUIT VRFY HELP STARTTLS AUTH");
+	smtpd_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT "
+		"RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
 }
 
 static void
@@ -551,6 +552,12 @@ smtpd_do_data(struct smtpd_session *s, const struct smtp_cmd *cmd ATTR_UNUSED)
 	smtpd_cmd_data(s);
 }
 
+static void
+smtpd_do_bdat(struct smtpd_session *s, const struct smtp_cmd *cmd)
+{
+	smtpd_cmd_bdat(s, cmd->arg, cmd->arg_len);
+}
+
 static const struct smtpd_cmd smtpd_cmds[] = {
 	{ SMTP_VERB_EHLO, smtpd_check_helo, smtpd_do_helo,
 		CMD_PRE_TLS | CMD_LAST_IN_GROUP },
@@ -570,7 +577,9 @@ static const struct smtpd_cmd smtpd_cmds[] = {
 	{ SMTP_VERB_VRFY, smtpd_check_vrfy, smtpd_do_vrfy, CMD_LAST_IN_GROUP },
 	{ SMTP_VERB_HELP, NULL, smtpd_do_help, CMD_PRE_TLS },
 	{ SMTP_VERB_EXPN, NULL, smtpd_do_not_implemented, CMD_LAST_IN_GROUP },
-	{ SMTP_VERB_BDAT, NULL, smtpd_do_not_implemented, CMD_LAST_IN_GROUP },
+	/* BDAT checks inside: its chunk must be read even when refused, so
+	 * no flag may refuse it before the size is known */
+	{ SMTP_VERB_BDAT, NULL, smtpd_do_bdat, CMD_PRE_TLS },
 };
 
 /* --- dispatch --- */
@@ -718,7 +727,8 @@ smtpd_on_closed(void *context, const char *reason)
 {
 	struct smtpd_session *s = context;
 	/* in DATA and not committing: the message is unfinished */
-	bool in_data = s->state == SMTPD_STATE_DATA && !s->busy;
+	bool in_data = (s->state == SMTPD_STATE_DATA ||
+		s->state == SMTPD_STATE_BDAT) && !s->busy;
 	if (in_data) {
 		/* nothing of an unfinished message is delivered */
 		log_info("smtp.abort", "sid=%s from=%s size=%llu", s->sid,
@@ -733,6 +743,7 @@ smtpd_on_closed(void *context, const char *reason)
 
 static const struct conn_handler smtpd_handler = {
 	.on_line = smtpd_on_line,
+	.on_data = smtpd_on_data,
 	.on_timeout = smtpd_on_timeout,
 	.on_tls_ready = smtpd_on_tls_ready,
 	.on_closed = smtpd_on_closed,

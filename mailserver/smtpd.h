@@ -28,6 +28,7 @@ enum smtpd_state {
 	SMTPD_STATE_MAIL,   /* MAIL accepted, no recipient yet */
 	SMTPD_STATE_RCPT,   /* at least one recipient accepted */
 	SMTPD_STATE_DATA,   /* reading the message text */
+	SMTPD_STATE_BDAT,   /* between BDAT chunks (RFC 3030) */
 	SMTPD_STATE_AUTH,   /* reading SASL responses */
 	SMTPD_STATE_TLS,    /* STARTTLS handshake in progress */
 	SMTPD_STATE_QUIT,   /* closing */
@@ -55,6 +56,8 @@ struct smtpd_txn {
 	struct timespec started;  /* MAIL accepted */
 	struct queue_txn *qtxn;   /* from DATA on */
 	bool write_failed;
+	bool bdat;                /* the message comes in BDAT chunks */
+	uint64_t bdat_octets;     /* chunk octets received so far */
 };
 
 struct smtpd_session {
@@ -81,6 +84,9 @@ struct smtpd_session {
 	/* DATA */
 	struct smtp_data_reader reader;
 	struct buf data;          /* message bytes not yet given to the queue */
+	uint64_t bdat_left;       /* bytes of the current chunk still to come */
+	bool bdat_last;           /* the current chunk is the last */
+	const struct smtp_error *bdat_refuse; /* answer once the chunk is read */
 
 	/* AUTH */
 	enum smtpd_auth_step auth_step;
@@ -123,5 +129,7 @@ void smtpd_auth_clear(struct smtpd_session *s);
 void smtpd_cmd_data(struct smtpd_session *s);
 void smtpd_data_line(struct smtpd_session *s, const char *line, size_t len,
 	bool too_long);
+void smtpd_cmd_bdat(struct smtpd_session *s, const char *arg, size_t len);
+void smtpd_on_data(void *context, const char *data, size_t len);
 
 #endif

@@ -3,6 +3,9 @@
  * queue transaction in large chunks, and the answer after the group commit
  * (250 only once the message is durable).
  *
+ * BDAT (RFC 3030 CHUNKING) feeds the same reader in chunking mode: the
+ * chunks' bytes arrive raw (conn_read_bytes), without dot-stuffing.
+ *
  * Limits are enforced while reading and answered at the end, after the
  * whole message was consumed, so the session stays usable: over
  * smtp.max_message_size -> 552 5.3.4; a line over smtp.max_line_bytes
@@ -68,20 +71,31 @@ smtpd_received(struct smtpd_session *s, struct buf *b)
 	buf_printf(b, ";\r\n\t%s\r\n", date);
 }
 
-void
-smtpd_cmd_data(struct smtpd_session *s)
+/* Why a message cannot start now (DATA or the first BDAT), or NULL. */
+static const struct smtp_error *
+smtpd_message_refusal(struct smtpd_session *s)
 {
-	if (s->state != SMTPD_STATE_RCPT) {
-		if (s->state == SMTPD_STATE_MAIL && s->txn.n_rcpt_cmds > 0) {
-			/* RFC 2920 3.1: every RCPT of the group failed */
-			smtpd_reply(s, 554, "5.5.1", "Error: no valid recipients");
-		} else if (s->state == SMTPD_STATE_MAIL) {
-			smtpd_reply(s, 503, "5.5.1", "Error: need RCPT command");
-		} else {
-			smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
-		}
-		return;
-	}
+	static const struct smtp_error no_rcpts =
+		{ 554, "5.5.1", "Error: no valid recipients" };
+	static const struct smtp_error need_rcpt =
+		{ 503, "5.5.1", "Error: need RCPT command" };
+	static const struct smtp_error need_mail =
+		{ 503, "5.5.1", "Error: need MAIL command" };
+	if (s->state == SMTPD_STATE_RCPT)
+		return NULL;
+	/* RFC 2920 3.1: every RCPT of the group failed */
+	if (s->state == SMTPD_STATE_MAIL && s->txn.n_rcpt_cmds > 0)
+		return &no_rcpts;
+	if (s->state == SMTPD_STATE_MAIL)
+		return &need_rcpt;
+	return &need_mail;
+}
+
+/* Opens the queue transaction, resets the reader and writes the Received
+ * header. Returns 0, or -1 when the queue could not start a message. */
+static int
+smtpd_message_begin(struct smtpd_session *s, bool chunking)
+{
 	struct queue_txn_info info = {
 		.return_path = s->txn.from.addr,
 		.helo = s->helo,
@@ -95,20 +109,35 @@ smtpd_cmd_data(struct smtpd_session *s)
 		log_error("smtp.queue_error", "sid=%s error=%s", s->sid,
 			log_quote(error != NULL ? error : "unknown"));
 		free(error);
-		smtpd_reply(s, 451, "4.3.0", "Error: queue file write error");
-		return;
+		return -1;
 	}
 	for (unsigned int i = 0; i < s->txn.n_rcpts; i++) {
 		queue_txn_add_rcpt(s->txn.qtxn, s->txn.rcpts[i].address,
 			s->txn.rcpts[i].maildir);
 	}
 	smtp_data_reader_reset(&s->reader);
+	s->reader.chunking = chunking;
 	s->reader.max_line_bytes = (size_t)s->set->smtp_max_line_bytes;
 	s->reader.max_size = s->set->smtp_max_message_size;
 	buf_reset(&s->data);
 	/* one allocation per message: a chunk plus the longest line */
 	buf_reserve(&s->data, SMTPD_DATA_CHUNK + SMTP_AUTH_MAX_RESPONSE_BYTES);
 	smtpd_received(s, &s->data);
+	return 0;
+}
+
+void
+smtpd_cmd_data(struct smtpd_session *s)
+{
+	const struct smtp_error *refusal = smtpd_message_refusal(s);
+	if (refusal != NULL) {
+		smtpd_reply_error(s, refusal);
+		return;
+	}
+	if (smtpd_message_begin(s, false) < 0) {
+		smtpd_reply(s, 451, "4.3.0", "Error: queue file write error");
+		return;
+	}
 	smtpd_set_state(s, SMTPD_STATE_DATA);
 	smtpd_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
@@ -237,4 +266,91 @@ smtpd_data_line(struct smtpd_session *s, const char *line, size_t len,
 	}
 	if (buf_len(&s->data) >= SMTPD_DATA_CHUNK)
 		smtpd_data_flush(s);
+}
+
+/* --- BDAT (RFC 3030) --- */
+
+static void
+smtpd_bdat_chunk_done(struct smtpd_session *s)
+{
+	conn_set_timeout(s->conn, s->set->smtp_timeout_command_ms);
+	if (s->bdat_refuse != NULL) {
+		const struct smtp_error *err = s->bdat_refuse;
+		s->bdat_refuse = NULL;
+		smtpd_reply_error(s, err);
+		return;
+	}
+	if (s->reader.too_big) {
+		/* RFC 3030 2: the transaction fails; later chunks get 503 */
+		smtpd_data_refuse(s, "size", 552, "5.3.4",
+			"Message size exceeds fixed maximum message size");
+		return;
+	}
+	if (!s->bdat_last) {
+		if (buf_len(&s->data) >= SMTPD_DATA_CHUNK)
+			smtpd_data_flush(s);
+		smtpd_reply(s, 250, "2.0.0", "%llu octets received",
+			(unsigned long long)s->txn.bdat_octets);
+		return;
+	}
+	smtp_data_finish(&s->reader, &s->data);
+	smtpd_data_end(s);
+}
+
+void
+smtpd_on_data(void *context, const char *data, size_t len)
+{
+	struct smtpd_session *s = context;
+	if (s->state == SMTPD_STATE_QUIT)
+		return;
+	PASSERT(len <= s->bdat_left);
+	s->bdat_left -= len;
+	if (s->bdat_refuse == NULL) {
+		s->txn.bdat_octets += len;
+		size_t used;
+		/* chunking mode consumes everything */
+		(void)smtp_data_parse(&s->reader, data, len, &s->data, &used);
+		if (buf_len(&s->data) >= SMTPD_DATA_CHUNK)
+			smtpd_data_flush(s);
+	}
+	if (s->bdat_left == 0)
+		smtpd_bdat_chunk_done(s);
+}
+
+void
+smtpd_cmd_bdat(struct smtpd_session *s, const char *arg, size_t len)
+{
+	static const struct smtp_error queue_error =
+		{ 451, "4.3.0", "Error: queue file write error" };
+	uint64_t size;
+	bool last;
+	const struct smtp_error *err;
+	if (smtp_bdat_parse(arg, len, &size, &last, &err) < 0) {
+		/* XXX: without a size the chunk cannot be skipped; its bytes
+		 * will be read as commands (and fail) like Postfix does */
+		smtpd_reply_error(s, err);
+		return;
+	}
+	s->bdat_refuse = NULL;
+	s->bdat_last = last;
+	if (s->state != SMTPD_STATE_BDAT) {
+		/* MAIL/RCPT passed the TLS and AUTH checks already */
+		s->bdat_refuse = smtpd_message_refusal(s);
+		if (s->bdat_refuse == NULL) {
+			if (smtpd_message_begin(s, true) < 0)
+				s->bdat_refuse = &queue_error;
+			else
+				s->txn.bdat = true;
+		}
+		if (s->bdat_refuse == NULL)
+			smtpd_set_state(s, SMTPD_STATE_BDAT);
+	}
+	if (size == 0) {
+		smtpd_bdat_chunk_done(s);
+		return;
+	}
+	/* RFC 3030 2: the chunk is read even when the command is refused */
+	s->bdat_left = size;
+	conn_set_timeout(s->conn, s->set->smtp_timeout_data_block_ms);
+	conn_read_bytes(s->conn, (size_t)size);
 }

@@ -53,6 +53,8 @@ static const struct smtp_error err_size =
 	{ 501, "5.5.4", "Bad SIZE parameter" };
 static const struct smtp_error err_body =
 	{ 501, "5.5.4", "Unsupported BODY type" };
+static const struct smtp_error err_bdat =
+	{ 501, "5.5.4", "Syntax: BDAT size [LAST]" };
 static const struct smtp_error err_helo =
 	{ 501, "5.5.2", "Syntax: EHLO hostname" };
 
@@ -505,4 +507,31 @@ smtp_helo_parse(const char *arg, size_t len, const struct smtp_error **error_r)
 		}
 	}
 	return 0;
+}
+
+int
+smtp_bdat_parse(const char *arg, size_t len, uint64_t *size_r, bool *last_r,
+	const struct smtp_error **error_r)
+{
+	size_t i = 0;
+	uint64_t n = 0;
+	*error_r = &err_bdat;
+	while (i < len && arg[i] >= '0' && arg[i] <= '9') {
+		if (i == 18)
+			return -1;
+		n = n * 10 + (uint64_t)(arg[i] - '0');
+		i++;
+	}
+	if (i == 0)
+		return -1;
+	*size_r = n;
+	*last_r = false;
+	if (i == len)
+		return 0;
+	if (len - i == 5 && arg[i] == ' ' && strncasecmp(arg + i + 1, "LAST",
+	    4) == 0) {
+		*last_r = true;
+		return 0;
+	}
+	return -1;
 }

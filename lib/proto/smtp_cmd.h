@@ -115,6 +115,12 @@ int smtp_mail_parse(const char *arg, size_t len, struct smtp_mail_args *args_r,
 int smtp_rcpt_parse(const char *arg, size_t len, struct smtp_path *path_r,
 	const struct smtp_error **error_r);
 
+/* RFC 3030 2: bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ]
+ * chunk-size = 1*DIGIT, end-marker = "LAST" (case-insensitive). At most 18
+ * digits. Returns 0 or -1 (501 5.5.4). */
+int smtp_bdat_parse(const char *arg, size_t len, uint64_t *size_r,
+	bool *last_r, const struct smtp_error **error_r);
+
 /* HELO/EHLO argument: a domain or address literal; accepted leniently as
  * 1*255 printable ASCII characters without spaces (clients send all sorts of
  * names; nothing here is trusted). Returns 0 or -1 (501 5.5.2). */

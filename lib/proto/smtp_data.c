@@ -49,7 +49,8 @@ smtp_data_line(struct smtp_data_reader *r, const char *line, size_t len,
 	PASSERT(!r->done);
 	/* RFC 5321 4.5.2: end of data is "." alone on a line; only after a
 	 * CRLF and before a CRLF (smuggling: see smtp_data.h) */
-	if (len == 1 && line[0] == '.' && crlf && r->prev_crlf) {
+	if (!r->chunking && len == 1 && line[0] == '.' && crlf &&
+	    r->prev_crlf) {
 		r->done = true;
 		return 1;
 	}
@@ -62,8 +63,8 @@ smtp_data_line(struct smtp_data_reader *r, const char *line, size_t len,
 	if ((flags & SMTP_DATA_LINE_TOO_LONG) != 0 ||
 	    len + 2 > r->max_line_bytes)
 		r->line_too_long = true;
-	/* RFC 5321 4.5.2: a leading period is removed */
-	if (len > 0 && line[0] == '.') {
+	/* RFC 5321 4.5.2: a leading period is removed (not in BDAT chunks) */
+	if (!r->chunking && len > 0 && line[0] == '.') {
 		line++;
 		len--;
 	}
@@ -161,4 +162,16 @@ smtp_data_parse(struct smtp_data_reader *r, const char *data, size_t len,
 	}
 	*used_r = len;
 	return 0;
+}
+
+void
+smtp_data_finish(struct smtp_data_reader *r, struct buf *out)
+{
+	if (buf_len(&r->partial) > 0 && !r->discarding) {
+		(void)raw_line(r, buf_data(&r->partial), buf_len(&r->partial),
+			SMTP_DATA_LINE_CRLF, out);
+	}
+	buf_reset(&r->partial);
+	r->discarding = false;
+	r->done = true;
 }

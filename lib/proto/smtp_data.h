@@ -17,7 +17,12 @@
  * Postfix's "normalize" mode does). The end of data is only
  * <CRLF> "." <CRLF>: a "." line ended by a bare LF, or following a line
  * ended by a bare LF, is data (its dot removed), never the end. A CR not
- * followed by LF is data. */
+ * followed by LF is data.
+ *
+ * Chunking mode (RFC 3030 BDAT): set r->chunking after init; there is no
+ * dot-stuffing and no end-of-data line (the chunk sizes end the message),
+ * lines are still normalised, counted and checked; smtp_data_finish() ends
+ * the message. */
 #ifndef PROTO_SMTP_DATA_H
 #define PROTO_SMTP_DATA_H
 
@@ -27,6 +32,9 @@
 #include "core/buf.h"
 
 struct smtp_data_reader {
+	/* configuration: limits set by smtp_data_reader_init(); chunking
+	 * (BDAT) set by the caller, kept by reset */
+	bool chunking;
 	/* limits, set by smtp_data_reader_init() */
 	size_t max_line_bytes;  /* a line as sent, CRLF included (RFC 5321
 				   4.5.3.1.6: 1000) */
@@ -72,5 +80,9 @@ int smtp_data_line(struct smtp_data_reader *r, const char *line, size_t len,
  * Never fails: broken limits are recorded in the reader. */
 int smtp_data_parse(struct smtp_data_reader *r, const char *data, size_t len,
 	struct buf *out, size_t *used_r);
+
+/* Chunking mode: the message ends here. A last line without a line end
+ * is completed with CRLF (the queue stores CRLF lines). */
+void smtp_data_finish(struct smtp_data_reader *r, struct buf *out);
 
 #endif

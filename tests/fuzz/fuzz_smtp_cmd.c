@@ -40,6 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (smtp_rcpt_parse(cmd.arg, cmd.arg_len, &rpath, &err) == 0)
 		check_path(&rpath);
 	(void)smtp_helo_parse(cmd.arg, cmd.arg_len, &err);
+	uint64_t bdat_size;
+	bool bdat_last;
+	(void)smtp_bdat_parse(cmd.arg, cmd.arg_len, &bdat_size, &bdat_last, &err);
 	enum smtp_auth_mech mech;
 	const char *init;
 	size_t init_len;

@@ -1,6 +1,7 @@
 /* fuzz_smtp_data.c: the DATA reader fed the input whole and in pieces whose
  * sizes come from the input's first byte: both runs must produce the same
- * message, size, flags and end position, and memory must stay bounded. */
+ * message, size, flags and end position, and memory must stay bounded.
+ * The first byte also selects BDAT chunking mode. */
 #include "postier.h"
 
 #include <stdlib.h>
@@ -24,6 +25,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&out_b);
 	smtp_data_reader_init(&a, max_line, 4096);
 	smtp_data_reader_init(&b, max_line, 4096);
+	/* the top bit selects BDAT chunking mode */
+	a.chunking = b.chunking = (data[0] & 0x80) != 0;
 
 	size_t used_a;
 	int ret_a = smtp_data_parse(&a, in, len, &out_a, &used_a);
@@ -40,6 +43,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ret_a != ret_b || (ret_a == 1 && used_a != pos))
 		abort();
+	if (a.chunking) {
+		if (ret_a != 0)
+			abort();
+		smtp_data_finish(&a, &out_a);
+		smtp_data_finish(&b, &out_b);
+	}
 	if (buf_len(&out_a) != buf_len(&out_b) ||
 	    memcmp(buf_data(&out_a), buf_data(&out_b), buf_len(&out_a)) != 0)
 		abort();

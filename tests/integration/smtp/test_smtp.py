@@ -478,6 +478,59 @@ class TestMain(SmtpTestBase):
             b"before\r\n\r\nMAIL FROM:<evil@x.example>\r\nline\r\n\r\nafter\r\n"),
             content[-120:])
 
+    # --- CHUNKING (RFC 3030) ---
+
+    def test_bdat(self):
+        rcpt = self.user(1)[0]
+        before = self.maildir_files(rcpt)
+        body = self.make_body(140 * 1024)       # has lines starting with "."
+        r = Raw(self.smtp)
+        r.reply()
+        code, text = r.cmd("EHLO c")
+        self.assertIn("CHUNKING", text)
+        # a chunk refused before MAIL is still read: the session stays in sync
+        r.send(b"BDAT 5\r\nhello")
+        self.assertEqual(r.reply()[0], 503)
+        self.assertEqual(r.cmd("NOOP")[0], 250)
+        # one transaction in three pipelined chunks, cut mid-line
+        a, b = body[:1000], body[1000:90001]
+        c = body[90001:]
+        r.send(b"MAIL FROM:<chunks@remote.example> BODY=8BITMIME\r\nRCPT TO:<%s>\r\n"
+               b"BDAT %d\r\n%sBDAT %d\r\n%sBDAT %d LAST\r\n%s"
+               % (rcpt.encode(), len(a), a, len(b), b, len(c), c))
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply(), (250, "250 2.0.0 %d octets received" % len(a)))
+        self.assertEqual(r.reply()[0], 250)
+        code, text = r.reply()
+        self.assertEqual(code, 250, text)
+        self.assertIn("queued as", text)
+        # an empty message: BDAT 0 LAST
+        r.send(b"MAIL FROM:<>\r\nRCPT TO:<%s>\r\nBDAT 0 LAST\r\n" % rcpt.encode())
+        self.assertEqual([r.reply()[0] for _ in range(3)], [250, 250, 250])
+        # over the size limit: 552 after the chunk, then 503 for the rest
+        big = b"x" * 1000 + b"\r\n"
+        big = big * (SIZE_LIMIT // len(big) + 1)
+        r.send(b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<%s>\r\nBDAT %d\r\n%s"
+               b"BDAT 3 LAST\r\nabc" % (rcpt.encode(), len(big), big))
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 250)
+        code, text = r.reply()
+        self.assertEqual((code, text[4:9]), (552, "5.3.4"), text)
+        self.assertEqual(r.reply()[0], 503)
+        self.assertEqual(r.cmd("QUIT")[0], 221)
+        r.close()
+        got = wait_for(lambda: [f for f in self.maildir_files(rcpt) if f not in before]
+                       if len(self.maildir_files(rcpt)) >= len(before) + 2 else [], 10)
+        self.assertEqual(len(got), 2, got)
+        contents = []
+        for f in got:
+            with open(f, "rb") as fh:
+                contents.append(fh.read())
+        contents.sort(key=len)
+        self.assert_delivered(contents[0], b"", "")
+        self.assert_delivered(contents[1], body, "chunks@remote.example")
+
     # --- bad peers ---
 
     def test_disconnect_mid_data(self):

@@ -219,6 +219,42 @@ test_helo(void **state)
 	assert_int_equal(smtp_helo_parse(big, sizeof(big), &err), -1);
 }
 
+static void
+test_bdat(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *in;
+		int ret;
+		uint64_t size;
+		bool last;
+	} rows[] = {
+		{ "size", "100", 0, 100, false },
+		{ "last", "0 LAST", 0, 0, true },
+		{ "last lower", "143360 last", 0, 143360, true },
+		{ "18 digits", "999999999999999999", 0, 999999999999999999ULL, false },
+		{ "19 digits", "1000000000000000000", -1, 0, false },
+		{ "empty", "", -1, 0, false },
+		{ "negative", "-1", -1, 0, false },
+		{ "junk", "10 FIRST", -1, 0, false },
+		{ "two spaces", "10  LAST", -1, 0, false },
+		{ "glued", "10LAST", -1, 0, false },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(rows); i++) {
+		uint64_t size = 0;
+		bool last = false;
+		const struct smtp_error *err;
+		int ret = smtp_bdat_parse(rows[i].in, strlen(rows[i].in), &size,
+			&last, &err);
+		if (ret != rows[i].ret)
+			fail_msg("row '%s': ret %d", rows[i].name, ret);
+		if (ret == 0 && (size != rows[i].size || last != rows[i].last))
+			fail_msg("row '%s': size/last differ", rows[i].name);
+		if (ret < 0 && err->code != 501)
+			fail_msg("row '%s': code %d", rows[i].name, err->code);
+	}
+}
+
 int
 main(void)
 {
@@ -227,6 +263,7 @@ main(void)
 		cmocka_unit_test(test_rcpt),
 		cmocka_unit_test(test_mail),
 		cmocka_unit_test(test_helo),
+		cmocka_unit_test(test_bdat),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

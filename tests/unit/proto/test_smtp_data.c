@@ -213,6 +213,50 @@ test_size_limit(void **state)
 	buf_clear(&out);
 }
 
+static void
+test_chunking(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *in, *out;
+		uint64_t bare_lf;
+	} rows[] = {
+		{ "dots kept", "..a\r\n.\r\nb\r\n", "..a\r\n.\r\nb\r\n", 0 },
+		{ "last line completed", "a\r\nb", "a\r\nb\r\n", 0 },
+		{ "cr at the end", "a\r", "a\r\n", 0 },
+		{ "bare lf", "a\nb\r\n", "a\r\nb\r\n", 1 },
+		{ "empty", "", "", 0 },
+	};
+	for (size_t i = 0; i < N_ELEMENTS(rows); i++) {
+		for (int bytewise = 0; bytewise < 2; bytewise++) {
+			struct smtp_data_reader r;
+			struct buf out;
+			size_t len = strlen(rows[i].in), used;
+			smtp_data_reader_init(&r, 1000, 0);
+			r.chunking = true;
+			buf_init(&out);
+			if (bytewise) {
+				for (size_t k = 0; k < len; k++) {
+					if (smtp_data_parse(&r, rows[i].in + k, 1,
+					    &out, &used) != 0 || used != 1)
+						fail_msg("row '%s': bytewise", rows[i].name);
+				}
+			} else if (smtp_data_parse(&r, rows[i].in, len, &out,
+			    &used) != 0 || used != len) {
+				fail_msg("row '%s': whole", rows[i].name);
+			}
+			smtp_data_finish(&r, &out);
+			if (strcmp(buf_data(&out), rows[i].out) != 0 ||
+			    r.size != strlen(rows[i].out) ||
+			    r.bare_lf_lines != rows[i].bare_lf)
+				fail_msg("row '%s' (%s): got '%s'", rows[i].name,
+					bytewise ? "bytewise" : "whole", buf_data(&out));
+			smtp_data_reader_clear(&r);
+			buf_clear(&out);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -220,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_rows_whole_and_bytewise),
 		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_chunking),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
