@@ -361,7 +361,7 @@ pop3d_list_uidl(struct pop3d_session *s, bool uidl)
 		if (i < 0)
 			return;
 		if (uidl) {
-			pop3d_reply(s, true, "%d %08X%08X", i + 1,
+			pop3d_reply(s, true, "%d %08x%08x", i + 1,
 				s->box->msgs[i].uid, s->box->uidvalidity);
 		} else {
 			pop3d_reply(s, true, "%d %llu", i + 1,
@@ -377,7 +377,7 @@ pop3d_list_uidl(struct pop3d_session *s, bool uidl)
 			continue;
 		/* pop3_uidl_format = %08Xu%08Xv */
 		if (uidl) {
-			buf_printf(&b, "%u %08X%08X\r\n", i + 1,
+			buf_printf(&b, "%u %08x%08x\r\n", i + 1,
 				s->box->msgs[i].uid, s->box->uidvalidity);
 		} else {
 			buf_printf(&b, "%u %llu\r\n", i + 1,

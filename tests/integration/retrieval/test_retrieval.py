@@ -87,7 +87,7 @@ class Pop3Test(unittest.TestCase):
         _, uidl, _ = p.uidl()
         uidls = [l.split()[1].decode() for l in uidl]
         for u in uidls:
-            self.assertRegex(u, r"^[0-9A-F]{16}$")
+            self.assertRegex(u, r"^[0-9a-f]{16}$")
         _, lines, octets = p.retr(2)
         body = b"\r\n".join(lines) + b"\r\n"
         self.assertTrue(body.endswith(sent[1]), body)
