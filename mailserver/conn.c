@@ -300,9 +300,17 @@ conn_update_reading(struct conn *c)
 /* --- the end of a connection --- */
 
 static void
-conn_free(struct conn *c)
+conn_free(struct conn *c, bool graceful)
 {
 	loop_remove_conn(c->loop, c);
+	if (graceful && c->tls && c->bev != NULL) {
+		/* close_notify (RFC 8446 6.1), so the peer sees a clean end;
+		 * not after a fatal TLS error, when OpenSSL forbids it */
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		if (ssl != NULL)
+			(void)SSL_shutdown(ssl);
+		ERR_clear_error();
+	}
 	if (c->session_started)
 		conn_metric_by_proto(c->role, METRIC_SESSIONS_SMTP,
 			METRIC_SESSIONS_POP3, METRIC_SESSIONS_IMAP, -1);
@@ -325,11 +333,12 @@ conn_finish(struct conn *c, const char *reason)
 {
 	if (c->state == CONN_STATE_CLOSED)
 		return;
+	bool graceful = c->state == CONN_STATE_CLOSING;
 	c->state = CONN_STATE_CLOSED;
 	log_debug("conn.close", "sid=%s reason=%s", c->sid, reason);
 	if (c->h != NULL && c->h->on_closed != NULL)
 		c->h->on_closed(c->session, reason);
-	conn_free(c);
+	conn_free(c, graceful);
 }
 
 /* Flushes the output, then conn_finish(reason). */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -147,6 +148,30 @@ main_write_pid_file(const char *path)
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		log_fatal("pid_file %s: %s", path, strerror(errno));
 	mainst.pid_file = xstrdup(path);
+}
+
+/* Every connection is a descriptor: raise the soft limit to the hard one
+ * (the default 1024 would cap postierd far below limits.max_connections). */
+static void
+main_raise_fd_limit(const struct postierd_settings *set)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* sessions, spool files being written and listeners */
+	rlim_t want = (rlim_t)set->max_connections * 2 + 256;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		log_warn("server.fd_limit", "limit=%llu max_connections=%lld "
+			"hint=%s", (unsigned long long)rl.rlim_cur,
+			set->max_connections,
+			log_quote("raise RLIMIT_NOFILE (LimitNOFILE=) or lower "
+			"limits.max_connections"));
+	}
 }
 
 static void
@@ -292,6 +317,7 @@ main_start(struct postierd_settings *set, bool daemonize)
 {
 	char *error = NULL;
 
+	main_raise_fd_limit(set);
 	if (tls_server_configure(set, &error) < 0)
 		log_fatal("%s", error);
 	if (server_bind(set, &error) < 0 || admin_bind(set, &error) < 0)

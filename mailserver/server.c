@@ -34,6 +34,8 @@
 #include "tls.h"
 
 #define SERVER_LISTEN_BACKLOG 1024
+/* accept() failed (no descriptors left): wait this long before retrying */
+#define SERVER_ACCEPT_PAUSE_MS 100
 
 struct server_listener {
 	enum conn_role role;
@@ -219,14 +221,30 @@ server_accept_cb(struct evconnlistener *listener ATTR_UNUSED,
 }
 
 static void
+server_accept_resume(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED,
+	void *context)
+{
+	struct loop *loop = context;
+	for (int r = 0; r < CONN_ROLE_COUNT; r++) {
+		if (loop->listeners[r] != NULL)
+			evconnlistener_enable(loop->listeners[r]);
+	}
+}
+
+static void
 server_accept_error_cb(struct evconnlistener *listener, void *context)
 {
 	struct loop *loop = context;
 	int err = EVUTIL_SOCKET_ERROR();
 	log_error("server.accept_error", "loop=%d error=%s", loop->index,
 		log_quote(evutil_socket_error_to_string(err)));
-	/* EMFILE and friends: the listener retries on the next event */
-	(void)listener;
+	/* Out of descriptors (EMFILE, ENFILE) or memory: the pending
+	 * connection stays in the backlog and the socket stays readable, so
+	 * retrying at once would spin. Pause accepting on this loop. */
+	evconnlistener_disable(listener);
+	struct timeval tv = { 0, SERVER_ACCEPT_PAUSE_MS * 1000 };
+	event_base_once(loop->base, -1, EV_TIMEOUT, server_accept_resume, loop,
+		&tv);
 }
 
 static void *
