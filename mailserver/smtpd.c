@@ -121,23 +121,22 @@ smtpd_vreply(struct smtpd_session *s, int code, const char *esc,
 	buf_reset(r);
 	buf_vprintf(r, fmt, ap);
 	/* one line per '\n'; continuation lines use "code-" (RFC 5321 4.2.1) */
-	struct buf out;
-	buf_init(&out);
+	struct buf *out = &s->reply_out;
+	buf_reset(out);
 	const char *p = buf_data(r);
 	for (;;) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
-		buf_printf(&out, "%03d%c", code, nl != NULL ? '-' : ' ');
+		buf_printf(out, "%03d%c", code, nl != NULL ? '-' : ' ');
 		if (esc != NULL)
-			buf_printf(&out, "%s ", esc);
-		buf_append(&out, p, n);
-		buf_append(&out, "\r\n", 2);
+			buf_printf(out, "%s ", esc);
+		buf_append(out, p, n);
+		buf_append(out, "\r\n", 2);
 		if (nl == NULL)
 			break;
 		p = nl + 1;
 	}
-	conn_write(s->conn, buf_data(&out), buf_len(&out));
-	buf_clear(&out);
+	conn_write(s->conn, buf_data(out), buf_len(out));
 
 	if (code >= 400) {
 		log_info("smtp.reply", "sid=%s cmd=%s code=%d esc=%s text=%s",
@@ -718,6 +717,7 @@ smtpd_session_free(struct smtpd_session **sp)
 	smtp_data_reader_clear(&s->reader);
 	buf_clear(&s->data);
 	buf_clear(&s->reply);
+	buf_clear(&s->reply_out);
 	free(s->auth_user);
 	free(s);
 }
@@ -760,6 +760,7 @@ smtpd_session_start(struct conn *c)
 	s->state = SMTPD_STATE_INIT;
 	buf_init(&s->data);
 	buf_init(&s->reply);
+	buf_init(&s->reply_out);
 	buf_init(&s->auth_buf);
 	smtp_data_reader_init(&s->reader, (size_t)s->set->smtp_max_line_bytes,
 		s->set->smtp_max_message_size);

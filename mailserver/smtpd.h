@@ -93,7 +93,8 @@ struct smtpd_session {
 	struct buf auth_buf;      /* decoded secrets: wiped after use */
 	char *login_user;
 
-	struct buf reply;         /* reply being formatted */
+	struct buf reply;         /* reply text being formatted */
+	struct buf reply_out;     /* the reply's lines as sent */
 };
 
 /* Writes one reply: "code esc text" (esc may be NULL: greeting, EHLO/HELO
