@@ -595,6 +595,7 @@ class TestTight(SmtpTestBase):
     def setUpClass(cls):
         cls.srv = DevServer(["--set", "smtp.max_recipients=3",
                              "--set", "smtp.timeout_command=1s",
+                             "--set", "smtp.timeout_data_block=1s",
                              "--set", "smtp.max_errors=5",
                              "--set", "limits.auth_ban_failures=3"]).start()
         cls.smtp = cls.srv.port("SMTP_PORT")
@@ -629,6 +630,42 @@ class TestTight(SmtpTestBase):
         self.assertTrue(r.closed())
         r.close()
         self.assertTrue(wait_for(lambda: "reason=timeout" in self.srv.log_text(), 5))
+
+    def test_silent_in_data_times_out(self):
+        rcpt = self.user(1)[0]
+        before = self.maildir_files(rcpt)
+        r = Raw(self.smtp)
+        r.reply()
+        r.cmd("EHLO c")
+        r.cmd("MAIL FROM:<slow@remote.example>")
+        r.cmd("RCPT TO:<%s>" % rcpt)
+        self.assertEqual(r.cmd("DATA")[0], 354)
+        r.send(b"Subject: slow\r\n\r\nthen nothing")
+        r.sock.settimeout(15)
+        code, text = r.reply()
+        self.assertEqual((code, text[4:9]), (421, "4.4.2"), text)
+        self.assertTrue(r.closed())
+        r.close()
+        self.assertTrue(wait_for(lambda: "reason=timeout_data" in self.srv.log_text(), 5))
+        self.assertEqual(self.maildir_files(rcpt), before)
+
+    def test_auth_plain_without_initial_response(self):
+        addr, pw = self.user(1)
+        ctx = tls_context(self.srv)
+        r = Raw.__new__(Raw)
+        r.sock = ctx.wrap_socket(socket.create_connection(
+            ("127.0.0.1", self.srv.port("SUBMISSIONS_PORT")), timeout=10),
+            server_hostname="localhost")
+        r.buf = b""
+        r.reply()
+        r.cmd("EHLO c")
+        self.assertEqual(r.cmd("AUTH PLAIN"), (334, "334 "))
+        creds = __import__("base64").b64encode(
+            b"\0" + addr.encode() + b"\0" + pw.encode()).decode()
+        self.assertEqual(r.cmd(creds), (235, "235 2.7.0 Authentication successful"))
+        self.assertEqual(r.cmd("AUTH PLAIN")[0], 503)
+        r.cmd("QUIT")
+        r.close()
 
     def test_too_many_errors(self):
         r = Raw(self.smtp)
