@@ -68,7 +68,7 @@ reader_account(struct lgrun *run, uint32_t mb, const char *data, size_t len,
 	int ret = lgmsg_verify(data, len, run->cfg.run_id, &seq);
 	if (ret == 0)
 		return;		/* not ours: another run or other mail */
-	struct lgm *m = ret > 0 ? lgrun_msg(run, seq) : NULL;
+	struct lgm *m = seq != UINT64_MAX ? lgrun_msg(run, seq) : NULL;
 	if (ret > 0 && m == NULL) {
 		/* verified but another shard's: not counted here */
 		if (seq % run->cfg.shards != run->cfg.shard)

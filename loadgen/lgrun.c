@@ -230,7 +230,11 @@ lgrun_tick_cb(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED,
 		hist_percentile(i->smtp, 99) / 1000.0 : NAN;
 	double e2e99 = hist_count(i->e2e) > 0 ?
 		hist_percentile(i->e2e, 99) / 1000.0 : NAN;
+	/* one row per second at most: a late tick never repeats a time */
 	time_t t = (time_t)(run->start_unix + elapsed + 0.5);
+	if (t <= run->last_row_t)
+		t = run->last_row_t + 1;
+	run->last_row_t = t;
 	if (run->csv != NULL) {
 		fprintf(run->csv, "%lld,%.3f,%.3f,%llu,", (long long)t, offered,
 			achieved, (unsigned long long)i->errors);
@@ -327,12 +331,27 @@ lgrun_services(struct lgrun *run, char **error_r)
 	}
 	run->smtp_opts.ssl_ctx = run->ssl_ctx;
 	run->smtp_opts.server_name = NULL;
-	enum target_service pop3 = p->tls && t->ep[TARGET_POP3S].present ?
+	bool implicit = p->reader_tls == PROFILE_READER_TLS_IMPLICIT;
+	enum target_service pop3 = implicit && t->ep[TARGET_POP3S].present ?
 		TARGET_POP3S : TARGET_POP3;
-	enum target_service imap = p->tls && t->ep[TARGET_IMAPS].present ?
+	enum target_service imap = implicit && t->ep[TARGET_IMAPS].present ?
 		TARGET_IMAPS : TARGET_IMAP;
 	run->have_pop3 = target_client_opts(t, pop3, &run->pop3_opts);
 	run->have_imap = target_client_opts(t, imap, &run->imap_opts);
+	if (!run->have_pop3 && !run->have_imap && !run->cfg.no_readers) {
+		/* the implicit-TLS sections if the plain ones are missing */
+		run->have_pop3 = target_client_opts(t, TARGET_POP3S,
+			&run->pop3_opts);
+		run->have_imap = target_client_opts(t, TARGET_IMAPS,
+			&run->imap_opts);
+	}
+	/* Upgrade plain sections: implicit falls back to STARTTLS. */
+	if (p->reader_tls != PROFILE_READER_TLS_NONE) {
+		if (run->pop3_opts.tls == CLIENT_TLS_NONE)
+			run->pop3_opts.tls = CLIENT_TLS_STARTTLS;
+		if (run->imap_opts.tls == CLIENT_TLS_NONE)
+			run->imap_opts.tls = CLIENT_TLS_STARTTLS;
+	}
 	run->pop3_opts.ssl_ctx = run->ssl_ctx;
 	run->imap_opts.ssl_ctx = run->ssl_ctx;
 	if (run->cfg.no_readers)
@@ -408,6 +427,10 @@ lgrun_run(const struct lgrun_config *cfg, struct result *res, char **error_r)
 		lgrun_free(run);
 		return -1;
 	}
+	for (size_t i = 0; cfg->print_assumptions &&
+	     i < cfg->profile->assumptions.count; i++)
+		fprintf(stderr, "postier-loadgen: profile %s ASSUMPTION: %s\n",
+			cfg->profile->name, cfg->profile->assumptions.items[i]);
 	if (cfg->csv_path != NULL) {
 		run->csv = fopen(cfg->csv_path, "w");
 		if (run->csv == NULL) {

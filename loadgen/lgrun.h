@@ -38,6 +38,7 @@ struct lgrun_config {
 	 * duration_s (messages per real second) */
 	double flat_rate_per_s;
 	bool no_readers;	/* send only (benchmarks against a sink) */
+	bool print_assumptions;	/* repeat the profile's assumptions */
 };
 
 enum lgm_state {
@@ -121,6 +122,7 @@ struct lgrun {
 	bool draining, stopping;
 	int64_t drain_deadline_us;
 	int64_t last_progress_us;
+	time_t last_row_t;	/* time of the last CSV/RRD row */
 };
 
 /* Runs one replay; fills res (counts, histograms; not the verdict).

@@ -122,6 +122,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 	double v;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_PROFILE: o->profile = optarg; break;
@@ -192,7 +193,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 			printf("postier-loadgen %s\n", POSTIER_VERSION);
 			exit(EXIT_PASS);
 		default:
-			usage_error("bad option");
+			if (optopt != 0 && optopt < 256)
+				usage_error("bad option -%c", optopt);
+			else
+				usage_error("bad option %s", argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -293,6 +297,7 @@ run_capacity(struct lgrun_config *cfg, const struct opts *o,
 		c.seed = cfg->seed + k;
 		c.csv_path = NULL;
 		c.rrd_path = NULL;
+		c.print_assumptions = k == 0 && !o->quiet;
 		if (!o->quiet)
 			fprintf(stderr, "capacity step %gx peak: %.2f msg/s for "
 				"%.0f s\n", m, c.flat_rate_per_s, o->step_s);
@@ -379,9 +384,6 @@ cmd_run(int argc, char **argv, bool prepare_only)
 		profile_free(&p);
 		return EXIT_USAGE;
 	}
-	for (size_t i = 0; i < p.assumptions.count && !o.quiet; i++)
-		fprintf(stderr, "postier-loadgen: profile %s ASSUMPTION: %s\n",
-			p.name, p.assumptions.items[i]);
 	int ret = EXIT_USAGE;
 	if (prepare_only) {
 		unsigned int added;
@@ -419,6 +421,7 @@ cmd_run(int argc, char **argv, bool prepare_only)
 		.csv_path = o.capacity ? NULL : csv,
 		.rrd_path = o.capacity ? NULL : rrd,
 		.progress = !o.quiet, .no_readers = o.no_readers,
+		.print_assumptions = !o.quiet,
 	};
 	int rc;
 	if (o.capacity) {

@@ -95,54 +95,58 @@ void
 lgmsg_build(struct buf *out, const struct lgmsg_spec *spec)
 {
 	lgmsg_block_init();
-	struct buf body;
-	buf_init(&body);
-	size_t overhead = 600 + 60 * spec->n_to;
-	size_t text = spec->size > overhead ? spec->size - overhead : 100;
 	char boundary[64];
 	snprintf(boundary, sizeof(boundary), "=_postier_%s_%" PRIu64,
 		spec->run_id, spec->seq);
-	if (spec->attachment) {
-		size_t first = text / 10;
-		buf_printf(&body, "This is a MIME message.\r\n\r\n--%s\r\n"
-			"Content-Type: text/plain; charset=us-ascii\r\n\r\n",
-			boundary);
-		lgmsg_text(&body, spec->seq, first);
-		buf_printf(&body, "\r\n--%s\r\nContent-Type: "
-			"application/octet-stream\r\nContent-Transfer-Encoding:"
-			" base64\r\nContent-Disposition: attachment; "
-			"filename=\"report-%" PRIu64 ".bin\"\r\n\r\n", boundary,
-			spec->seq);
-		lgmsg_text(&body, spec->seq + 1, text - first);
-		buf_printf(&body, "--%s--\r\n", boundary);
-	} else {
-		lgmsg_text(&body, spec->seq, text);
-	}
-	char hex[65];
-	lgmsg_digest(spec->run_id, spec->seq, buf_data(&body), buf_len(&body),
-		hex);
 
+	/* The header first, with a placeholder digest, to know its size. */
 	char date[64];
 	time_t t = (time_t)spec->date_unix;
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	size_t start = buf_len(out);
 	buf_printf(out, "From: <%s>\r\nTo: ", spec->from);
 	for (unsigned int i = 0; i < spec->n_to; i++)
 		buf_printf(out, "%s<%s>", i > 0 ? ",\r\n " : "", spec->to[i]);
 	buf_printf(out, "\r\nSubject: postier-loadgen %s %" PRIu64 "\r\n"
 		"Date: %s\r\nMessage-ID: <%s.%" PRIu64 "@loadgen.postier>\r\n"
-		"X-Postier-Loadgen: run=%s seq=%" PRIu64 " digest=%s\r\n"
-		"MIME-Version: 1.0\r\n", spec->run_id, spec->seq, date,
-		spec->run_id, spec->seq, spec->run_id, spec->seq, hex);
+		"X-Postier-Loadgen: run=%s seq=%" PRIu64 " digest=", spec->run_id,
+		spec->seq, date, spec->run_id, spec->seq, spec->run_id,
+		spec->seq);
+	size_t digest_at = buf_len(out);
+	buf_printf(out, "%064d\r\nMIME-Version: 1.0\r\n", 0);
 	if (spec->attachment)
 		buf_printf(out, "Content-Type: multipart/mixed; "
 			"boundary=\"%s\"\r\n\r\n", boundary);
 	else
 		buf_append_str(out, "Content-Type: text/plain; "
 			"charset=us-ascii\r\n\r\n");
-	buf_append(out, buf_data(&body), buf_len(&body));
-	buf_clear(&body);
+	size_t header = buf_len(out) - start;
+	size_t body_start = buf_len(out);
+
+	size_t overhead = header + (spec->attachment ? 330 : 0);
+	size_t text = spec->size > overhead + 78 ? spec->size - overhead : 78;
+	if (spec->attachment) {
+		size_t first = text / 10;
+		buf_printf(out, "This is a MIME message.\r\n\r\n--%s\r\n"
+			"Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+			boundary);
+		lgmsg_text(out, spec->seq, first);
+		buf_printf(out, "\r\n--%s\r\nContent-Type: "
+			"application/octet-stream\r\nContent-Transfer-Encoding:"
+			" base64\r\nContent-Disposition: attachment; "
+			"filename=\"report-%" PRIu64 ".bin\"\r\n\r\n", boundary,
+			spec->seq);
+		lgmsg_text(out, spec->seq + 1, text - first);
+		buf_printf(out, "--%s--\r\n", boundary);
+	} else {
+		lgmsg_text(out, spec->seq, text);
+	}
+	char hex[65];
+	lgmsg_digest(spec->run_id, spec->seq, buf_data(out) + body_start,
+		buf_len(out) - body_start, hex);
+	memcpy(out->data + digest_at, hex, 64);
 }
 
 /* Finds the end of the header (the empty line); sets *body_r. */

@@ -66,44 +66,99 @@ prepare_password(char out[17])
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
-/* The fields after the password of the passwd-file's first line, so new
- * users look like the existing ones (uid, gid, home pattern). */
-static char *
-prepare_passwd_tail(const char *path)
+/* The passwd-file's first entry, the template for new users' fields after
+ * the password (uid, gid, home pattern, ...). */
+struct prepare_template {
+	char *local, *domain;	/* of the template user */
+	char *tail;		/* ":uid:gid:gecos:home:shell:extra" */
+};
+
+static void
+prepare_template_read(const char *path, struct prepare_template *t)
 {
+	memset(t, 0, sizeof(*t));
 	FILE *f = fopen(path, "r");
-	char *line = NULL, *tail = NULL;
+	char *line = NULL;
 	size_t cap = 0;
-	if (f == NULL)
-		return xstrdup("::::::");
-	while (getline(&line, &cap, f) > 0) {
-		if (line[0] == '#' || strchr(line, ':') == NULL)
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		char *c1 = strchr(line, ':');
+		if (line[0] == '#' || c1 == NULL)
 			continue;
-		char *p = strchr(line, ':');
-		p = strchr(p + 1, ':');
-		if (p == NULL)
+		char *c2 = strchr(c1 + 1, ':');
+		if (c2 == NULL)
 			continue;
-		p[strcspn(p, "\r\n")] = '\0';
-		tail = xstrdup(p);
+		c2[strcspn(c2, "\r\n")] = '\0';
+		t->tail = xstrdup(c2);
+		*c1 = '\0';
+		char *at = strchr(line, '@');
+		if (at != NULL) {
+			*at = '\0';
+			t->local = xstrdup(line);
+			t->domain = xstrdup(at + 1);
+		}
 		break;
 	}
 	free(line);
-	fclose(f);
-	if (tail == NULL)
-		return xstrdup("::::::");
-	/* a home naming its user cannot be shared: drop it */
-	char *home = NULL;
-	int colons = 0;
-	for (char *q = tail; *q != '\0'; q++) {
-		if (*q == ':' && ++colons == 4)
-			home = q + 1;
+	if (f != NULL)
+		fclose(f);
+	if (t->tail == NULL)
+		t->tail = xstrdup("::::::");
+}
+
+static void
+prepare_template_clear(struct prepare_template *t)
+{
+	free(t->local);
+	free(t->domain);
+	free(t->tail);
+}
+
+/* Replaces the last occurrence of from in s (heap) by to. */
+static char *
+prepare_replace_last(char *s, const char *from, const char *to)
+{
+	char *hit = NULL;
+	for (char *p = strstr(s, from); p != NULL; p = strstr(p + 1, from))
+		hit = p;
+	if (hit == NULL || from[0] == '\0')
+		return s;
+	char *r = xasprintf("%.*s%s%s", (int)(hit - s), s, to,
+		hit + strlen(from));
+	free(s);
+	return r;
+}
+
+/* The template's tail for addr: a home naming the template user (its local
+ * part, its domain) is rewritten for addr; one that does not is dropped, so
+ * no two users share a home. */
+static char *
+prepare_tail_for(const struct prepare_template *t, const char *addr)
+{
+	char *tail = xstrdup(t->tail);
+	/* fields: "" uid gid gecos home shell extra */
+	char *home = tail;
+	for (int i = 0; i < 4 && home != NULL; i++) {
+		home = strchr(home, ':');
+		if (home != NULL)
+			home++;
 	}
-	if (home != NULL && strchr(home, '@') != NULL) {
-		char *end = strchr(home, ':');
-		memmove(home, end != NULL ? end : home + strlen(home),
-			strlen(end != NULL ? end : "") + 1);
+	if (home == NULL || *home == ':' || *home == '\0')
+		return tail;
+	size_t hl = strcspn(home, ":");
+	char *h = xstrndup(home, hl);
+	const char *at = strchr(addr, '@');
+	char *local = xstrndup(addr, (size_t)(at - addr));
+	if (t->local != NULL && strstr(h, t->local) != NULL) {
+		h = prepare_replace_last(h, t->local, local);
+		h = prepare_replace_last(h, t->domain, at + 1);
+	} else {
+		h[0] = '\0';
 	}
-	return tail;
+	char *r = xasprintf("%.*s%s%s", (int)(home - tail), tail, h, home + hl);
+	free(local);
+	free(h);
+	free(tail);
+	return r;
 }
 
 static int
@@ -154,11 +209,13 @@ prepare_population(const struct profile *p, struct target *t, double scale,
 		return 0;
 	char **domains;
 	size_t n_domains = prepare_domains(p, t, &domains);
-	char *tail = t->passwd_file != NULL ?
-		prepare_passwd_tail(t->passwd_file) : NULL;
-	struct buf users, passwd;
+	struct prepare_template tmpl;
+	bool passwd = t->passwd_file != NULL;
+	if (passwd)
+		prepare_template_read(t->passwd_file, &tmpl);
+	struct buf users, lines;
 	buf_init(&users);
-	buf_init(&passwd);
+	buf_init(&lines);
 	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
 	int ret = 0;
 	for (unsigned int i = have; i < want; i++) {
@@ -168,7 +225,7 @@ prepare_population(const struct profile *p, struct target *t, double scale,
 		char *addr = xasprintf("lg-%06u@%s", i + 1,
 			domains[i % n_domains]);
 		buf_printf(&users, "%s:%s\n", addr, pw);
-		if (tail != NULL) {
+		if (passwd) {
 			if (crypt_gensalt_rn("$6$", 0, NULL, 0, salt,
 				    sizeof(salt)) == NULL) {
 				*error_r = xasprintf("crypt_gensalt: %s",
@@ -185,18 +242,20 @@ prepare_population(const struct profile *p, struct target *t, double scale,
 				ret = -1;
 				break;
 			}
-			buf_printf(&passwd, "%s:{SHA512-CRYPT}%s%s\n", addr,
+			char *tail = prepare_tail_for(&tmpl, addr);
+			buf_printf(&lines, "%s:{SHA512-CRYPT}%s%s\n", addr,
 				hash, tail);
+			free(tail);
 		}
 		free(addr);
 	}
-	if (ret == 0 && tail != NULL)
-		ret = prepare_append(t->passwd_file, &passwd, error_r);
+	if (ret == 0 && passwd)
+		ret = prepare_append(t->passwd_file, &lines, error_r);
 	if (ret == 0)
 		ret = prepare_append(t->users_file, &users, error_r);
 	if (ret == 0)
 		*added_r = want - have;
-	if (ret == 0 && tail != NULL && t->reload_command != NULL) {
+	if (ret == 0 && passwd && t->reload_command != NULL) {
 		int st = system(t->reload_command);
 		if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			*error_r = xasprintf("reload_command failed: %s",
@@ -205,12 +264,13 @@ prepare_population(const struct profile *p, struct target *t, double scale,
 		}
 	}
 	free(cd);
-	free(tail);
+	if (passwd)
+		prepare_template_clear(&tmpl);
 	for (size_t i = 0; i < n_domains; i++)
 		free(domains[i]);
 	free(domains);
 	buf_clear(&users);
-	buf_clear(&passwd);
+	buf_clear(&lines);
 	if (ret == 0)
 		ret = target_load_users(t, error_r);
 	return ret;

@@ -13,6 +13,9 @@
 #include "profile.h"
 
 static const char *const size_dists[] = { "fixed", "lognormal", "table", NULL };
+static const char *const reader_tls[] = {
+	"none", "starttls", "implicit", NULL
+};
 static const char *const services[] = {
 	"smtp", "submission", "submissions", NULL
 };
@@ -60,13 +63,14 @@ static const struct cfg_def profile_defs[] = {
 	  "POP3 check interval (day time, compressed by --speed)", NULL },
 	{ "readers", "imap_interval", CFG_TYPE_DURATION, "5m", 1000, 86400000,
 	  false, F(imap_interval_ms), "IMAP check interval (day time)", NULL },
+	{ "readers", "tls", CFG_TYPE_ENUM, "starttls", 0, 0, false,
+	  F(reader_tls), "none, starttls ([pop3]/[imap] upgraded) or "
+	  "implicit ([pop3s]/[imaps])", reader_tls },
 	{ "smtp", "service", CFG_TYPE_ENUM, "smtp", 0, 0, false, F(service),
 	  "target section used to send: smtp, submission, submissions",
 	  services },
 	{ "smtp", "auth", CFG_TYPE_BOOL, "no", 0, 0, false, F(auth),
 	  "authenticate as the sender", NULL },
-	{ "smtp", "tls", CFG_TYPE_BOOL, "no", 0, 0, false, F(tls),
-	  "readers use the TLS sections (pop3s/imaps) when present", NULL },
 	{ "smtp", "messages_per_connection", CFG_TYPE_INT, "5", 1, 100000,
 	  false, F(messages_per_connection),
 	  "messages sent over one SMTP connection before QUIT", NULL },

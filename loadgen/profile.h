@@ -25,6 +25,12 @@ enum profile_service {
 	PROFILE_SERVICE_SUBMISSIONS,
 };
 
+enum profile_reader_tls {
+	PROFILE_READER_TLS_NONE,	/* plain [pop3]/[imap] */
+	PROFILE_READER_TLS_STARTTLS,	/* [pop3]/[imap] + STLS/STARTTLS */
+	PROFILE_READER_TLS_IMPLICIT,	/* [pop3s]/[imaps] */
+};
+
 struct profile_weighted {
 	double value;
 	double weight;	/* normalised: weights sum to 1 */
@@ -49,7 +55,7 @@ struct profile {
 	long long pop3_interval_ms, imap_interval_ms;
 	int service;
 	bool auth;
-	bool tls;
+	int reader_tls;		/* enum profile_reader_tls */
 	long long messages_per_connection;
 	long long max_connections;
 	long long slo_smtp_ms;

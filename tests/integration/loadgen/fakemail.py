@@ -103,13 +103,15 @@ async def smtp_session(r, w):
                 while (time.time() % ARGS.stall_period) < ARGS.stall_ms / 1000:
                     await asyncio.sleep(0.01)
             STORE.stored += 1
-            if STORE.stored == ARGS.corrupt_nth and len(data) > 200:
-                b = bytearray(data)
-                i = len(b) // 2
-                b[i] = ord("x") if b[i] != ord("x") else ord("y")
-                data = bytes(b)
-            for rc in rcpts:
-                STORE.add(rc, data)
+            for n, rc in enumerate(rcpts):
+                if STORE.stored == ARGS.corrupt_nth and n == 0 and len(data) > 200:
+                    # one byte of one copy of one message
+                    b = bytearray(data)
+                    i = len(b) // 2
+                    b[i] = ord("x") if b[i] != ord("x") else ord("y")
+                    STORE.add(rc, bytes(b))
+                else:
+                    STORE.add(rc, data)
             w.write(b"250 2.0.0 queued\r\n")
         elif verb == "RSET" or verb == "NOOP":
             w.write(b"250 ok\r\n")
@@ -284,7 +286,8 @@ async def main():
         f.write("[target]\nname = fakemail\nusers_file = %s\n" % users)
         if ARGS.tls_cert:
             f.write("ca_file = %s\n" % ARGS.tls_cert)
-        for sec, key, tls in (("smtp", "SMTP", "none"), ("submission", "SMTP", "none"),
+        sub_tls = "starttls" if ARGS.tls_cert else "none"
+        for sec, key, tls in (("smtp", "SMTP", "none"), ("submission", "SMTP", sub_tls),
                               ("pop3", "POP3", "none"), ("imap", "IMAP", "none"),
                               ("submissions", "SMTPS", "implicit"),
                               ("pop3s", "POP3S", "implicit"), ("imaps", "IMAPS", "implicit")):

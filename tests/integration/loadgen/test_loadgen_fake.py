@@ -1,0 +1,184 @@
+"""postier-loadgen against fakemail (a small in-memory SMTP/POP3/IMAP
+server with misbehaviours): a clean run verifies every delivery, a server
+that stalls shows in p99, a server that alters one byte fails the run with
+exit 1, shards merge into their totals, TLS and AUTH paths work, prepare
+writes users and SHA512-CRYPT hashes, and the capacity search reports a
+multiple."""
+import crypt
+import os
+import tempfile
+import unittest
+
+from lgtest import FakeMail, load_json, run_loadgen, write_profile
+
+
+class FakeMailTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_ok(self, target, profile, *extra, expect=0):
+        out_json = os.path.join(self.d, "out.json")
+        code, out, err = run_loadgen("run", "--profile", profile, "--target",
+                                     target, "--json", out_json, "-q",
+                                     *extra)
+        self.assertEqual(code, expect, out + err)
+        return load_json(out_json), out
+
+    def test_clean_run_verifies_everything(self):
+        # 3600/h at 10x for 8 s: ~80 messages, read by POP3, IMAP and IDLE
+        with FakeMail() as fm:
+            p = write_profile(self.d)
+            res, out = self.run_ok(fm.target, p, "--speed", "10",
+                                   "--duration", "8", "--seed", "3")
+        c = res["counts"]
+        self.assertEqual(res["schema"], "postier-loadgen-result/1")
+        self.assertGreater(c["scheduled"], 40)
+        self.assertEqual(c["scheduled"], c["accepted"])
+        self.assertEqual(c["verified"], c["deliveries"])
+        self.assertEqual((c["lost"], c["corrupted"], c["duplicated"]), (0, 0, 0))
+        self.assertTrue(res["verdict"]["pass"])
+        lat = res["latency_ms"]
+        for op in ("connect", "smtp_transaction", "delivery_e2e", "login",
+                   "fetch", "idle_wake"):
+            self.assertGreater(lat[op]["count"], 0, op)
+            self.assertTrue(lat[op]["p50"] <= lat[op]["p99"] <= lat[op]["max"])
+        self.assertEqual(res["profile"]["assumptions"], ["test profile"])
+        self.assertIn("ASSUMPTION: test profile", out)
+        with open(res["timeseries_csv"]) as f:
+            rows = f.read().splitlines()
+        self.assertEqual(rows[0], "time_unix,offered_per_s,achieved_per_s,"
+                         "errors,smtp_p50_ms,smtp_p99_ms,e2e_p99_ms")
+        self.assertGreaterEqual(len(rows), 8)
+        self.assertTrue(os.path.getsize(res["rrd"]) > 0)
+
+    def test_stalls_show_in_p99(self):
+        # The server holds every end-of-data reply for the first 1 s of each
+        # 4 s. Open-loop sending keeps scheduling through the stalls, so
+        # about a quarter of the transactions wait, and p99 shows it.
+        with FakeMail("--stall-period", "4", "--stall-ms", "1000") as fm:
+            p = write_profile(self.d, size="2k", per_day=72000)
+            res, _ = self.run_ok(fm.target, p, "--speed", "1",
+                                 "--duration", "12", "--no-readers",
+                                 expect=1)
+        smtp = res["latency_ms"]["smtp_transaction"]
+        self.assertGreater(smtp["count"], 150)
+        self.assertGreater(smtp["p99"], 600, smtp)
+        self.assertLess(smtp["p50"], 400, smtp)
+
+    def test_corrupted_byte_fails_the_run(self):
+        with FakeMail("--corrupt-nth", "5") as fm:
+            p = write_profile(self.d)
+            res, out = self.run_ok(fm.target, p, "--speed", "10",
+                                   "--duration", "4", expect=1)
+        c = res["counts"]
+        self.assertEqual(c["corrupted"], 1)
+        self.assertEqual(c["lost"], 0)
+        self.assertFalse(res["verdict"]["pass"])
+        self.assertIn("corrupted", res["verdict"]["text"])
+        self.assertIn("FAIL", out)
+
+    def test_shards_merge_to_totals(self):
+        with FakeMail() as fm:
+            p = write_profile(self.d, mailboxes=30)
+            parts = []
+            for i in (1, 2):
+                path = os.path.join(self.d, "s%d.json" % i)
+                code, out, err = run_loadgen(
+                    "run", "--profile", p, "--target", fm.target, "--speed",
+                    "10", "--duration", "5", "--seed", "11", "--shard",
+                    "%d/2" % i, "--json", path, "-q", "--run-id", "shard%d" % i)
+                self.assertEqual(code, 0, out + err)
+                parts.append(path)
+            merged = os.path.join(self.d, "merged.json")
+            code, out, err = run_loadgen("merge", "--json", merged, *parts)
+            self.assertEqual(code, 0, out + err)
+        a, b, m = (load_json(x) for x in parts + [merged])
+        self.assertEqual((a["shard"], b["shard"], m["shard"]), ("1/2", "2/2", "all"))
+        for k in m["counts"]:
+            self.assertEqual(m["counts"][k], a["counts"][k] + b["counts"][k], k)
+        for op, v in m["latency_ms"].items():
+            self.assertEqual(v["count"], a["latency_ms"][op]["count"]
+                             + b["latency_ms"][op]["count"], op)
+            self.assertAlmostEqual(v["max"], max(a["latency_ms"][op]["max"],
+                                                 b["latency_ms"][op]["max"]))
+        self.assertGreater(a["counts"]["scheduled"], 10)
+        self.assertGreater(b["counts"]["scheduled"], 10)
+
+    def test_tls_auth_paths(self):
+        # submission with STARTTLS + AUTH, readers over implicit TLS
+        with FakeMail(tls=True) as fm:
+            p = write_profile(self.d, service="submission", auth="yes",
+                              tls="implicit")
+            res, _ = self.run_ok(fm.target, p, "--speed", "10",
+                                 "--duration", "4")
+            p2 = write_profile(self.d, name="t2", service="submissions",
+                               auth="yes", tls="starttls")
+            res2, _ = self.run_ok(fm.target, p2, "--speed", "10",
+                                  "--duration", "3")
+        for r in (res, res2):
+            lat = r["latency_ms"]
+            self.assertGreater(lat["tls"]["count"], 0)
+            self.assertGreater(lat["auth"]["count"], 0)
+            self.assertEqual(r["counts"]["lost"], 0)
+            self.assertTrue(r["verdict"]["pass"])
+
+    def test_prepare_writes_users_and_hashes(self):
+        with FakeMail(users=2) as fm:
+            passwd = os.path.join(self.d, "passwd")
+            with open(passwd, "w") as f:
+                f.write("user0@example.test:{PLAIN}pw0:1000:1000::/var/mail/x::\n")
+            mark = os.path.join(self.d, "reloaded")
+            with open(fm.target, "a") as f:
+                pass
+            text = open(fm.target).read().replace(
+                "[target]\n", "[target]\npasswd_file = %s\nreload_command = "
+                "touch %s\n" % (passwd, mark), 1)
+            with open(fm.target, "w") as f:
+                f.write(text)
+            p = write_profile(self.d, mailboxes=1000)
+            for _ in range(2):  # idempotent
+                code, out, err = run_loadgen("prepare", "--profile", p,
+                                             "--target", fm.target,
+                                             "--scale", "0.01")
+                self.assertEqual(code, 0, out + err)
+            self.assertTrue(os.path.exists(mark))
+            users = [l.split(":", 1) for l in
+                     open(fm.env["TARGET"].replace("target.ini", "users.txt"))
+                     .read().splitlines()]
+            lg = [u for u in users if u[0].startswith("lg-")]
+            self.assertEqual(len(lg), 10)
+            self.assertTrue(all(u[0].endswith("@example.test") for u in lg))
+            lines = open(passwd).read().splitlines()
+            self.assertEqual(len(lines), 11)
+            for (addr, pw), line in zip(lg, lines[1:]):
+                f = line.split(":")
+                self.assertEqual(f[0], addr)
+                self.assertTrue(f[1].startswith("{SHA512-CRYPT}$6$"))
+                h = f[1][len("{SHA512-CRYPT}"):]
+                self.assertEqual(crypt.crypt(pw, h), h)
+                self.assertEqual(f[2:4], ["1000", "1000"])
+            # the run uses the prepared users
+            res, _ = self.run_ok(fm.target, p, "--scale", "0.01", "--speed",
+                                 "1000", "--duration", "2")
+            self.assertEqual(res["counts"]["lost"], 0)
+
+    def test_find_capacity(self):
+        with FakeMail() as fm:
+            p = write_profile(self.d, size="2k")
+            res, out = self.run_ok(fm.target, p, "--find-capacity",
+                                   "--speed", "20", "--step-duration", "2", "--max-multiple",
+                                   "2", "--drain", "5")
+        cap = res["capacity"]
+        self.assertEqual(cap["multiple_of_peak"], 2)
+        self.assertEqual([s["multiple"] for s in cap["steps"]],
+                         [0.25, 0.5, 1, 1.5, 2])
+        self.assertTrue(all(s["pass"] for s in cap["steps"]))
+        self.assertIn("capacity: 2x", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
