@@ -109,16 +109,21 @@ def main():
                            env["IMAPS_PORT"], "--ssl"],
                  [MP + "/check_imap", "-H", h, "-p", env["IMAPS_PORT"],
                   "-S"])
-            pair("IMAP plain + LOGIN", [pl + "/check_postier_imap", "-H", h,
-                                        "-p", env["IMAP_PORT"], "-a", auth],
-                 None)
+            pair("IMAPS + LOGIN + SELECT", [
+                pl + "/check_postier_imap", "-H", h, "-p", env["IMAPS_PORT"],
+                "--ssl", "-a", auth, "-m", "INBOX"], None)
             pair("POP3 plain", [pl + "/check_postier_pop3", "-H", h, "-p",
                                 env["POP3_PORT"]],
                  [MP + "/check_pop", "-H", h, "-p", env["POP3_PORT"]])
             pair("POP3S", [pl + "/check_postier_pop3", "-H", h, "-p",
                            env["POP3S_PORT"], "--ssl"],
                  [MP + "/check_pop", "-H", h, "-p", env["POP3S_PORT"], "-S"])
+        pair("--version (start-up only)", [pl + "/check_postier_smtp", "-V"],
+             [MP + "/check_smtp", "-V"])
         if "ADMIN_PORT" in env:
+            pair("--version, libcurl linked", [pl + "/check_postier_health",
+                                               "-V"],
+                 [MP + "/check_http", "-V"])
             pair("health", [pl + "/check_postier_health", "-p",
                             env["ADMIN_PORT"]],
                  [MP + "/check_http", "-H", h, "-p", env["ADMIN_PORT"],
@@ -127,6 +132,7 @@ def main():
                                       env["ADMIN_PORT"]],
                  [MP + "/check_http", "-H", h, "-p", env["ADMIN_PORT"],
                   "-u", "/metrics"])
+        print("load average before: %.1f" % os.getloadavg()[0])
         print("server: %s, %d runs each, machine: %d CPUs, %s" % (
             "Postfix 3.7 + Dovecot 2.3" if args.server == "ref" else
             "postierd (dev-server)", args.runs, os.cpu_count(),
