@@ -49,6 +49,7 @@ static struct {
 	struct event *sigs[MAIN_NSIGNALS];
 	struct timespec drain_deadline;
 	int ready_fd;      /* -d: tells the parent start-up finished */
+	bool detached;     /* -d and started: stderr is gone */
 	char *pid_file;
 } mainst = { .ready_fd = -1 };
 
@@ -88,7 +89,11 @@ main_apply_log(const struct postierd_settings *set)
 {
 	enum log_level level = LOG_LEVEL_INFO;
 	(void)log_level_parse(set->log_level, &level);
-	return log_init("postierd", main_log_target(set), set->log_file, level);
+	enum log_target target = main_log_target(set);
+	/* a daemon has no stderr once started: its log goes to syslog */
+	if (mainst.detached && target == LOG_TARGET_STDERR)
+		target = LOG_TARGET_SYSLOG;
+	return log_init("postierd", target, set->log_file, level);
 }
 
 /* --- daemon, pid file, privileges --- */
@@ -366,6 +371,18 @@ main_start(struct postierd_settings *set, bool daemonize)
 	log_info("server.ready", "version=%s pid=%ld config=%s",
 		POSTIER_VERSION, (long)getpid(), log_quote(set->config_path));
 	if (mainst.ready_fd >= 0) {
+		/* Start-up errors went to the caller's stderr; from now on the
+		 * caller's terminal or pipe is released. */
+		mainst.detached = true;
+		if (main_log_target(set) == LOG_TARGET_STDERR) {
+			log_info("server.daemon", "log=syslog");
+			(void)main_apply_log(set);
+		}
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
 		ssize_t n = write(mainst.ready_fd, "1", 1);
 		(void)n;
 		close(mainst.ready_fd);

@@ -176,6 +176,37 @@ class CheckConfig(unittest.TestCase):
         r = self.run_postierd("-c", "x", "extra")
         self.assertEqual(r.returncode, 2)
 
+    def test_daemon_mode(self):
+        """-d: the parent exits 0 once serving (1 if start-up fails), the
+        daemon writes its pid file, runs detached, stops on SIGTERM."""
+        self.write("passwd", "")
+        base = (f"[server]\ndata_dir = {self.dir}/data\n"
+                f"pid_file = {self.dir}/postierd.pid\n"
+                "[listen]\nsmtp = 127.0.0.1:0\nsubmission =\nsubmissions =\n"
+                "pop3 =\npop3s =\nimap =\nimaps =\nadmin =\n"
+                f"[directory]\npasswd_file = {self.dir}/")
+        path = self.write("d.conf", base + "passwd\n")
+        r = self.run_postierd("-c", path, "-d")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.dir, "postierd.pid")) as f:
+            pid = int(f.read())
+        try:
+            self.assertTrue(alive(pid))
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            self.assertNotEqual(int(fields[3]), os.getpid(), "detached")
+            os.kill(pid, signal.SIGTERM)
+            self.assertTrue(wait_for(lambda: not alive(pid), timeout=15))
+        finally:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "postierd.pid")))
+        # a daemon that cannot start makes the parent fail
+        path = self.write("d2.conf", base + "missing-passwd\n")
+        r = self.run_postierd("-c", path, "-d")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("missing-passwd", r.stderr)
+
     def test_port_in_use_is_fatal(self):
         blocker = socket.socket()
         blocker.bind(("127.0.0.1", 0))
