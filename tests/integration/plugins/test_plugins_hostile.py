@@ -156,6 +156,19 @@ class HostileMailServers(unittest.TestCase):
                 self.assertEqual(r.state, "WARNING", r)
                 self.assertIn("NOSUCHCAPA not advertised", r.stdout)
 
+    def test_roundtrip_closed_and_silent(self):
+        with tempfile.TemporaryDirectory() as d:
+            auth = pt.write_authfile(d, "probe@example.test", "x")
+            r = run("check_postier_roundtrip", "-H", "127.0.0.1",
+                    "--smtp-port", closed_port(), "-a", auth)
+            self.assertEqual(r.state, "CRITICAL", r)
+            with pt.silent_server() as srv:
+                r = run("check_postier_roundtrip", "-H", "127.0.0.1",
+                        "--smtp-port", srv.port, "-a", auth, "-t",
+                        "1:unknown")
+                self.assertEqual(r.state, "UNKNOWN", r)
+                self.assertIn("timeout after 1 s (submission)", r.stdout)
+
     def test_starttls_not_offered(self):
         for name, fake in FAKES.items():
             with fake() as srv:
@@ -262,8 +275,13 @@ class AdminEndpoint(unittest.TestCase):
             self.assertLess(r.elapsed, 2.5, r)
 
     def test_health_closed_and_hostile(self):
-        r = run("check_postier_health", "-p", closed_port())
-        self.assertEqual(r.state, "CRITICAL", r)
+        port = closed_port()
+        for name, extra in (("check_postier_health", []),
+                            ("check_postier_queue", []),
+                            ("check_postier_metric", ["-m", "x"])):
+            r = run(name, "-p", port, *extra)
+            self.assertEqual(r.state, "CRITICAL", r)
+            self.assertIn("Couldn't connect", r.stdout, r)
         with pt.garbage_server() as srv:
             r = run("check_postier_health", "-p", srv.port, "-t", "3")
             self.assertEqual(r.state, "CRITICAL", r)
