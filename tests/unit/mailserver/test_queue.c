@@ -6,6 +6,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +133,8 @@ rm_rf(const char *path)
 	free(cmd);
 }
 
+static bool lock_dir(const char *dir, bool lock);
+
 static int
 setup(void **state ATTR_UNUSED)
 {
@@ -152,6 +156,9 @@ setup(void **state ATTR_UNUSED)
 static int
 teardown(void **state ATTR_UNUSED)
 {
+	char *locked = xasprintf("%s/locked", tmpdir);
+	(void)lock_dir(locked, false);
+	free(locked);
 	rm_rf(tmpdir);
 	return 0;
 }
@@ -429,6 +436,62 @@ test_failures(void **state ATTR_UNUSED)
 	free(good);
 }
 
+/* Makes dir refuse new entries: chmod for a normal user, the immutable
+ * flag for root (which ignores modes). Returns false when neither works. */
+static bool
+lock_dir(const char *dir, bool lock)
+{
+	if (geteuid() != 0)
+		return chmod(dir, lock ? 0500 : 0700) == 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return false;
+	int flags = 0;
+	bool ok = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+	if (ok) {
+		flags = lock ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		ok = ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+	}
+	close(fd);
+	return ok;
+}
+
+static void
+test_retry(void **state ATTR_UNUSED)
+{
+	char *locked = xasprintf("%s/locked", tmpdir);
+	assert_int_equal(mkdir(locked, 0700), 0);
+	if (!lock_dir(locked, true)) {
+		free(locked);
+		skip();
+	}
+	char *error = NULL;
+	assert_int_equal(queue_init(&set, &error), 0);
+	char *maildir = xasprintf("%s/erin/Maildir", locked);
+	struct queue_txn_info info = { .return_path = "x@remote.example" };
+	struct queue_txn *txn = queue_txn_begin(&info, &error);
+	queue_txn_add_rcpt(txn, "erin@example.org", maildir);
+	assert_int_equal(queue_txn_write(txn, "a\r\n", 3), 0);
+	queue_txn_commit(txn, NULL, commit_done, &set);
+	wait_committed(1);
+	/* deferred (temporary), retried with backoff, still queued */
+	for (int i = 0; i < 500 &&
+	     metric_value(METRIC_DELIVERY_TEMPFAIL) < 2; i++)
+		usleep(10000);
+	lock_dir(locked, false);
+	assert_true(metric_value(METRIC_DELIVERY_TEMPFAIL) >= 2);
+	long long n;
+	double age;
+	queue_stats(&n, &age);
+	assert_true(n <= 1);
+	wait_empty();
+	assert_int_equal(metric_value(METRIC_DELIVERED_MESSAGES), 1);
+	assert_int_equal(metric_value(METRIC_DELIVERY_PERMFAIL), 0);
+	queue_deinit();
+	free(maildir);
+	free(locked);
+}
+
 int
 main(void)
 {
@@ -438,6 +501,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_recovery_and_duplicates,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
