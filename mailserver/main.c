@@ -253,6 +253,10 @@ main_reload(void)
 		free(error);
 		failures++;
 	}
+	settings_keep_restart_keys(set, old);
+	settings_set_current(set);
+	log_reopen();
+	/* logged once in force: whoever waits for this line sees the result */
 	log_info("config.reload", "changed=%zu applied=%s restart_needed=%s "
 		"failures=%d", changed, log_quote(buf_data(&reloadable)),
 		log_quote(buf_data(&restart)), failures);
@@ -262,9 +266,6 @@ main_reload(void)
 	}
 	buf_clear(&reloadable);
 	buf_clear(&restart);
-	settings_keep_restart_keys(set, old);
-	settings_set_current(set);
-	log_reopen();
 }
 
 static void

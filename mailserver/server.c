@@ -357,10 +357,11 @@ server_drain(void)
 {
 	if (atomic_exchange(&server.draining, true))
 		return;
-	log_info("server.drain", "connections=%lld", server_conn_count());
 	server_broadcast(server_drain_loop);
 	for (int r = 0; r < CONN_ROLE_COUNT; r++)
 		server.opened[r] = false;
+	/* after the listeners are closed: nothing new is accepted from here */
+	log_info("server.drain", "connections=%lld", server_conn_count());
 }
 
 bool
