@@ -359,6 +359,10 @@ dash_render_run(const struct dash_settings *set)
 				nodes[i].name, nodes[i].error);
 	}
 
+	/* librrd keeps one rrdcached connection per process: children must not
+	 * share the parent's (their requests would interleave on one socket) */
+	if (set->daemon != NULL)
+		rrdc_disconnect();
 	bool *failed = xcalloc(count > 0 ? count : 1, sizeof(bool));
 	long jobs = set->jobs < 1 ? 1 : (long)set->jobs;
 	if ((size_t)jobs > count)

@@ -105,7 +105,13 @@ class FakeNodes:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 256   # 50 nodes are scraped at once
+
+            def handle_error(self, request, client_address):
+                pass   # a collector that gave up (timeout): not our problem
+
+        self.server = Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -140,6 +140,17 @@ class CollectTest(unittest.TestCase):
                 # the updates were in rrdcached's memory (-w 3600): fetch --daemon
                 # flushed them
                 check_rates(self, rows, "n1 via rrdcached", step=step, min_rows=2)
+                # render through the same daemon, two processes: each must
+                # have its own rrdcached connection
+                synth = dashtest.run_dash("synth", "--rrd-dir", rrd_dir, "--node", "n2",
+                                          "--days", "2", check=0)
+                out = os.path.join(tmp, "html")
+                r = dashtest.run_dash("render", "--rrd-dir", rrd_dir, "--out", out,
+                                      "--daemon", daemon, "--jobs", "2", timeout=300)
+                self.assertEqual(r.returncode, 0, r.stderr + synth.stderr)
+                for n in ("n1", "n2"):
+                    self.assertTrue(os.path.exists(
+                        os.path.join(out, n, "messages-day.png")))
             finally:
                 cached.terminate()
                 cached.wait(timeout=10)
