@@ -631,13 +631,37 @@ queue_committer_main(void *arg ATTR_UNUSED)
 
 /* ---- delivery workers ---- */
 
-static int64_t
-queue_backoff_us(unsigned attempts)
+/* queue.retry_min/retry_max/max_lifetime are reloadable: read them from
+ * the current settings (SIGHUP), or keep the start-up values when there are
+ * none (tests, tools). */
+static void
+queue_retry_settings(int64_t *min_us_r, int64_t *max_us_r,
+	int64_t *lifetime_us_r)
 {
-	int64_t d = queue.retry_min_us;
-	for (unsigned i = 1; i < attempts && d < queue.retry_max_us; i++)
+	*min_us_r = queue.retry_min_us;
+	*max_us_r = queue.retry_max_us;
+	*lifetime_us_r = queue.max_lifetime_us;
+	struct postierd_settings *set = settings_current_ref();
+	if (set == NULL)
+		return;
+	if (set->queue_retry_min_ms > 0)
+		*min_us_r = set->queue_retry_min_ms * 1000LL;
+	if (set->queue_retry_max_ms > 0)
+		*max_us_r = set->queue_retry_max_ms * 1000LL;
+	if (*max_us_r < *min_us_r)
+		*max_us_r = *min_us_r;
+	if (set->queue_max_lifetime_ms > 0)
+		*lifetime_us_r = set->queue_max_lifetime_ms * 1000LL;
+	settings_unref(&set);
+}
+
+static int64_t
+queue_backoff_us(unsigned attempts, int64_t min_us, int64_t max_us)
+{
+	int64_t d = min_us;
+	for (unsigned i = 1; i < attempts && d < max_us; i++)
 		d *= 2;
-	return d < queue.retry_max_us ? d : queue.retry_max_us;
+	return d < max_us ? d : max_us;
 }
 
 /* After a delivery attempt: retire, bounce or schedule a retry. */
@@ -683,7 +707,9 @@ queue_entry_after(struct queue_entry *e, int spool_fd, int64_t now)
 		metric_observe(METRIC_DELIVERY_SECONDS,
 			(now - env->time_us) / 1e6);
 	}
-	bool expired = now - env->time_us > queue.max_lifetime_us;
+	int64_t retry_min_us, retry_max_us, lifetime_us;
+	queue_retry_settings(&retry_min_us, &retry_max_us, &lifetime_us);
+	bool expired = now - env->time_us > lifetime_us;
 	bool *failed = xcalloc(env->rcpt_count, sizeof(bool));
 	bool bounce = false;
 	for (size_t i = 0; i < env->rcpt_count; i++) {
@@ -723,7 +749,8 @@ queue_entry_after(struct queue_entry *e, int spool_fd, int64_t now)
 				e->state[i] = DELIVERY_RCPT_PENDING;
 		}
 		e->attempts++;
-		e->next_try_us = now + queue_backoff_us(e->attempts);
+		e->next_try_us = now + queue_backoff_us(e->attempts,
+			retry_min_us, retry_max_us);
 		e->qnext = queue.retry_head;
 		queue.retry_head = e;
 		pthread_mutex_unlock(&queue.lock);
