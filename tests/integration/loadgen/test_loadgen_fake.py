@@ -1,9 +1,7 @@
 """postier-loadgen against fakemail (a small in-memory SMTP/POP3/IMAP
-server with misbehaviours): a clean run verifies every delivery, a server
-that stalls shows in p99, a server that alters one byte fails the run with
-exit 1, shards merge into their totals, TLS and AUTH paths work, prepare
-writes users and SHA512-CRYPT hashes, and the capacity search reports a
-multiple."""
+server, tests/integration/loadgen/fakemail.py): a clean run verifies every
+delivery, shards merge into their totals, TLS and AUTH paths work, prepare
+writes users and SHA512-CRYPT hashes. Misbehaving servers: test_loadgen_modes.py."""
 import crypt
 import os
 import tempfile
@@ -54,32 +52,6 @@ class FakeMailTest(unittest.TestCase):
                          "errors,smtp_p50_ms,smtp_p99_ms,e2e_p99_ms")
         self.assertGreaterEqual(len(rows), 8)
         self.assertTrue(os.path.getsize(res["rrd"]) > 0)
-
-    def test_stalls_show_in_p99(self):
-        # The server holds every end-of-data reply for the first 1 s of each
-        # 4 s. Open-loop sending keeps scheduling through the stalls, so
-        # about a quarter of the transactions wait, and p99 shows it.
-        with FakeMail("--stall-period", "4", "--stall-ms", "1000") as fm:
-            p = write_profile(self.d, size="2k", per_day=72000)
-            res, _ = self.run_ok(fm.target, p, "--speed", "1",
-                                 "--duration", "12", "--no-readers",
-                                 expect=1)
-        smtp = res["latency_ms"]["smtp_transaction"]
-        self.assertGreater(smtp["count"], 150)
-        self.assertGreater(smtp["p99"], 600, smtp)
-        self.assertLess(smtp["p50"], 400, smtp)
-
-    def test_corrupted_byte_fails_the_run(self):
-        with FakeMail("--corrupt-nth", "5") as fm:
-            p = write_profile(self.d)
-            res, out = self.run_ok(fm.target, p, "--speed", "10",
-                                   "--duration", "4", expect=1)
-        c = res["counts"]
-        self.assertEqual(c["corrupted"], 1)
-        self.assertEqual(c["lost"], 0)
-        self.assertFalse(res["verdict"]["pass"])
-        self.assertIn("corrupted", res["verdict"]["text"])
-        self.assertIn("FAIL", out)
 
     def test_shards_merge_to_totals(self):
         with FakeMail() as fm:
@@ -165,19 +137,6 @@ class FakeMailTest(unittest.TestCase):
             res, _ = self.run_ok(fm.target, p, "--scale", "0.01", "--speed",
                                  "1000", "--duration", "2")
             self.assertEqual(res["counts"]["lost"], 0)
-
-    def test_find_capacity(self):
-        with FakeMail() as fm:
-            p = write_profile(self.d, size="2k")
-            res, out = self.run_ok(fm.target, p, "--find-capacity",
-                                   "--speed", "20", "--step-duration", "2", "--max-multiple",
-                                   "2", "--drain", "5")
-        cap = res["capacity"]
-        self.assertEqual(cap["multiple_of_peak"], 2)
-        self.assertEqual([s["multiple"] for s in cap["steps"]],
-                         [0.25, 0.5, 1, 1.5, 2])
-        self.assertTrue(all(s["pass"] for s in cap["steps"]))
-        self.assertIn("capacity: 2x", out)
 
 
 if __name__ == "__main__":

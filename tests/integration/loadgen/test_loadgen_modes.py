@@ -1,0 +1,68 @@
+"""postier-loadgen against a misbehaving fakemail: a server that stalls
+shows in p99 (no coordinated omission), a server that alters one byte
+fails the run with exit 1; and the capacity search reports a multiple."""
+import os
+import tempfile
+import unittest
+
+from lgtest import FakeMail, load_json, run_loadgen, write_profile
+
+
+class ModesTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_ok(self, target, profile, *extra, expect=0):
+        out_json = os.path.join(self.d, "out.json")
+        code, out, err = run_loadgen("run", "--profile", profile, "--target",
+                                     target, "--json", out_json, "-q",
+                                     *extra)
+        self.assertEqual(code, expect, out + err)
+        return load_json(out_json), out
+
+    def test_stalls_show_in_p99(self):
+        # The server holds every end-of-data reply for the first 1 s of each
+        # 4 s. Open-loop sending keeps scheduling through the stalls, so
+        # about a quarter of the transactions wait, and p99 shows it.
+        with FakeMail("--stall-period", "4", "--stall-ms", "1000") as fm:
+            p = write_profile(self.d, size="2k", per_day=72000)
+            res, _ = self.run_ok(fm.target, p, "--speed", "1",
+                                 "--duration", "12", "--no-readers",
+                                 expect=1)
+        smtp = res["latency_ms"]["smtp_transaction"]
+        self.assertGreater(smtp["count"], 150)
+        self.assertGreater(smtp["p99"], 600, smtp)
+        self.assertLess(smtp["p50"], 400, smtp)
+
+    def test_corrupted_byte_fails_the_run(self):
+        with FakeMail("--corrupt-nth", "5") as fm:
+            p = write_profile(self.d)
+            res, out = self.run_ok(fm.target, p, "--speed", "10",
+                                   "--duration", "4", expect=1)
+        c = res["counts"]
+        self.assertEqual(c["corrupted"], 1)
+        self.assertEqual(c["lost"], 0)
+        self.assertFalse(res["verdict"]["pass"])
+        self.assertIn("corrupted", res["verdict"]["text"])
+        self.assertIn("FAIL", out)
+
+    def test_find_capacity(self):
+        with FakeMail() as fm:
+            p = write_profile(self.d, size="2k")
+            res, out = self.run_ok(fm.target, p, "--find-capacity",
+                                   "--speed", "20", "--step-duration", "2", "--max-multiple",
+                                   "2", "--drain", "5")
+        cap = res["capacity"]
+        self.assertEqual(cap["multiple_of_peak"], 2)
+        self.assertEqual([s["multiple"] for s in cap["steps"]],
+                         [0.25, 0.5, 1, 1.5, 2])
+        self.assertTrue(all(s["pass"] for s in cap["steps"]))
+        self.assertIn("capacity: 2x", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
