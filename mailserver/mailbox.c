@@ -281,6 +281,8 @@ mailbox_scan_clear(struct mailbox_scan *s)
 static void
 mailbox_scan_sort(struct mailbox_scan *s)
 {
+	if (s->count == 0)
+		return;
 	qsort(s->e, s->count, sizeof(*s->e), mailbox_entry_cmp);
 	unsigned int n = 0;
 	for (unsigned int i = 0; i < s->count; i++) {
@@ -431,7 +433,8 @@ mailbox_assign_uids(struct mailbox *box, const struct mailbox_scan *s,
 			ul->guid = xstrdup(guid);
 	}
 	struct uidlist_rec *sorted = xmalloc((ul->count + 1) * sizeof(*sorted));
-	memcpy(sorted, ul->recs, ul->count * sizeof(*sorted));
+	if (ul->count > 0)
+		memcpy(sorted, ul->recs, ul->count * sizeof(*sorted));
 	qsort(sorted, ul->count, sizeof(*sorted), mailbox_rec_cmp);
 	unsigned int n_sorted = ul->count;
 	uint32_t next = uidlist_next_uid(ul);
@@ -508,7 +511,8 @@ mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
 	}
 	/* which files have no UID yet? */
 	struct uidlist_rec *sorted = xmalloc((ul.count + 1) * sizeof(*sorted));
-	memcpy(sorted, ul.recs, ul.count * sizeof(*sorted));
+	if (ul.count > 0)
+		memcpy(sorted, ul.recs, ul.count * sizeof(*sorted));
 	qsort(sorted, ul.count, sizeof(*sorted), mailbox_rec_cmp);
 	bool missing = ret == 0;
 	for (unsigned int i = 0; i < s.count && !missing; i++) {
@@ -524,7 +528,8 @@ mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
 			return -1;
 		}
 		sorted = xmalloc((ul.count + 1) * sizeof(*sorted));
-		memcpy(sorted, ul.recs, ul.count * sizeof(*sorted));
+		if (ul.count > 0)
+			memcpy(sorted, ul.recs, ul.count * sizeof(*sorted));
 		qsort(sorted, ul.count, sizeof(*sorted), mailbox_rec_cmp);
 	}
 	/* the new view, ordered by UID */

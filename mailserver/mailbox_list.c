@@ -76,7 +76,8 @@ mailbox_list_folders(const char *root, struct mailbox_names *l, char **error_r)
 			mailbox_names_add(l, n + 1);
 	}
 	closedir(d);
-	qsort(l->names, l->count, sizeof(*l->names), mailbox_str_cmp);
+	if (l->count > 1)
+		qsort(l->names, l->count, sizeof(*l->names), mailbox_str_cmp);
 	/* INBOX first */
 	mailbox_names_add(l, "INBOX");
 	char *inbox = l->names[l->count - 1];
