@@ -62,7 +62,7 @@ static const struct plugin_option metric_options[] = {
 	{ "perf-label", OPT_PERF_LABEL, true, "LABEL",
 		"Perfdata label (default: the metric name, with _rate)" },
 	{ "uom", OPT_UOM, true, "UOM",
-		"Perfdata unit (s, ms, B, %, c...; default none)" },
+		"Perfdata unit (s, ms, B, %, c...; default c for a counter's value, else none)" },
 };
 
 static int
@@ -235,6 +235,7 @@ main(int argc, char **argv)
 	m.doc = plugin_admin_metrics(&p, &m.admin, &time_s);
 	double sum = 0;
 	size_t matched = 0;
+	bool counter = false;
 	for (size_t i = 0; i < m.doc->n_samples; i++) {
 		const struct openmetrics_sample *s = &m.doc->samples[i];
 		if (strcmp(s->name, m.name) != 0 ||
@@ -242,6 +243,7 @@ main(int argc, char **argv)
 			continue;
 		sum += s->value;
 		matched++;
+		counter = s->type == OPENMETRICS_TYPE_COUNTER;
 		if (p.verbose >= 2) {
 			struct buf b;
 			buf_init(&b);
@@ -269,7 +271,8 @@ main(int argc, char **argv)
 		buf_clear(&what);
 		plugin_exit_owned(&p, PLUGIN_STATE_UNKNOWN, text);
 	}
-	const char *uom = m.uom != NULL ? m.uom : "";
+	/* the guidelines' UOM "c" marks a continuous counter */
+	const char *uom = m.uom != NULL ? m.uom : counter && !m.rate ? "c" : "";
 	char *label;
 	if (!m.rate) {
 		label = xstrdup(m.perf_label != NULL ? m.perf_label : m.name);
@@ -280,7 +283,7 @@ main(int argc, char **argv)
 		buf_init(&num);
 		plugin_format_number(&num, sum);
 		char *text = xasprintf("%s = %s%s%s", buf_data(&what),
-			buf_data(&num), uom, matched > 1 ?
+			buf_data(&num), m.uom != NULL ? m.uom : "", matched > 1 ?
 			" (sum of several series)" : "");
 		buf_clear(&num);
 		buf_clear(&what);

@@ -316,7 +316,9 @@ class AdminEndpoint(unittest.TestCase):
                     "postier_connections_total", "-l", "proto=smtp",
                     "-w", "50", "-c", "200")
             self.assertEqual(r.state, "WARNING", r)
-            self.assertEqual(r.perf["postier_connections_total"][0], 100)
+            # a counter's value carries the guidelines' UOM "c"
+            self.assertEqual(r.perf["postier_connections_total"][0:2],
+                             (100, "c"))
             r = run("check_postier_metric", "-p", a.port, "-m",
                     "postier_connections_total")
             self.assertEqual(r.perf["postier_connections_total"][0], 105)
