@@ -222,12 +222,13 @@ class ImapTest(unittest.TestCase):
         b.send(tag + b" IDLE\r\n")
         self.assertTrue(b.readline().startswith(b"+"))
         b.sock.settimeout(10)
-        t0 = time.monotonic()
         send(user, "idle-wakeup")
+        t0 = time.monotonic()  # the SMTP 250 is in
         line = b.readline()
         waited = time.monotonic() - t0
         self.assertRegex(line, rb"^\* \d+ EXISTS")
-        self.assertLess(waited, 5.0)
+        # issue 4: a delivery wakes IDLE within a second (seen: ~20 ms)
+        self.assertLess(waited, 1.0)
         b.send(b"DONE\r\n")
         while True:
             line = b.readline()
