@@ -168,8 +168,8 @@ main_raise_fd_limit(const struct postierd_settings *set)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	/* sessions, spool files being written and listeners */
-	rlim_t want = (rlim_t)set->max_connections * 2 + 256;
+	/* a descriptor per session, plus listeners, spool and log files */
+	rlim_t want = (rlim_t)set->max_connections + 256;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
 		log_warn("server.fd_limit", "limit=%llu max_connections=%lld "
 			"hint=%s", (unsigned long long)rl.rlim_cur,
