@@ -667,6 +667,21 @@ class TestTight(SmtpTestBase):
         r.cmd("QUIT")
         r.close()
 
+    def test_auth_login_with_initial_response(self):
+        addr, pw = self.user(2)
+        b64 = lambda v: __import__("base64").b64encode(v.encode()).decode()
+        r = Raw.__new__(Raw)
+        r.sock = tls_context(self.srv).wrap_socket(socket.create_connection(
+            ("127.0.0.1", self.srv.port("SUBMISSIONS_PORT")), timeout=10),
+            server_hostname="localhost")
+        r.buf = b""
+        r.reply()
+        r.cmd("EHLO c")
+        self.assertEqual(r.cmd("AUTH LOGIN " + b64(addr)), (334, "334 UGFzc3dvcmQ6"))
+        self.assertEqual(r.cmd(b64(pw))[0], 235)
+        r.cmd("QUIT")
+        r.close()
+
     def test_too_many_errors(self):
         r = Raw(self.smtp)
         r.reply()
