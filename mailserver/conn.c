@@ -250,6 +250,9 @@ conn_list_next(const struct conn *c)
 size_t
 conn_output_pending(const struct conn *c)
 {
+	/* no bufferevent only while a failed STARTTLS ends the conn */
+	if (c->bev == NULL)
+		return 0;
 	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 

@@ -179,7 +179,7 @@ class CheckConfig(unittest.TestCase):
     def test_daemon_mode(self):
         """-d: the parent exits 0 once serving (1 if start-up fails), the
         daemon writes its pid file, runs detached, stops on SIGTERM."""
-        self.write("passwd", "")
+        self.write("passwd", f"a@example.test:{{PLAIN}}pw::::{self.dir}/a::\n")
         base = (f"[server]\ndata_dir = {self.dir}/data\n"
                 f"pid_file = {self.dir}/postierd.pid\n"
                 "[listen]\nsmtp = 127.0.0.1:0\nsubmission =\nsubmissions =\n"
