@@ -114,7 +114,8 @@ class HostileMailServers(unittest.TestCase):
                 r = run(name, "-H", "127.0.0.1", "-p", srv.port, "-t", t)
                 self.assertEqual(r.state, want, r)
                 self.assertIn("timeout after %d s" % secs, r.stdout, r)
-                self.assertLess(r.elapsed, secs + 1.5, r)
+                # the slack is process start-up (ASan, a loaded machine)
+                self.assertLess(r.elapsed, secs + 2.0, r)
                 self.assertGreater(r.elapsed, secs - 0.5, r)
 
     def test_banner_after_timeout_is_too_late(self):
@@ -122,7 +123,7 @@ class HostileMailServers(unittest.TestCase):
             r = run("check_postier_smtp", "-H", "127.0.0.1", "-p", srv.port,
                     "-t", "1")
             self.assertEqual(r.state, "CRITICAL", r)
-            self.assertLess(r.elapsed, 2.5, r)
+            self.assertLess(r.elapsed, 3.0, r)
 
     def test_patrol_timeout_output(self):
         with pt.silent_server() as srv:
@@ -272,7 +273,7 @@ class AdminEndpoint(unittest.TestCase):
             r = run("check_postier_health", "-p", a.port, "-t", "1:unknown")
             self.assertEqual(r.state, "UNKNOWN", r)
             self.assertIn("timeout after 1 s", r.stdout)
-            self.assertLess(r.elapsed, 2.5, r)
+            self.assertLess(r.elapsed, 3.0, r)
 
     def test_health_closed_and_hostile(self):
         port = closed_port()
@@ -288,7 +289,7 @@ class AdminEndpoint(unittest.TestCase):
         with pt.silent_server() as srv:
             r = run("check_postier_queue", "-p", srv.port, "-t", "2")
             self.assertEqual(r.state, "CRITICAL", r)
-            self.assertLess(r.elapsed, 3.5, r)
+            self.assertLess(r.elapsed, 4.0, r)
 
     def test_queue(self):
         with pt.FakeAdmin() as a:
@@ -325,17 +326,25 @@ class AdminEndpoint(unittest.TestCase):
             r = run("check_postier_metric", "-p", a.port, "-m", "nothing")
             self.assertEqual(r.state, "UNKNOWN", r)
             state = os.path.join(d, "rate.state")
+            # -w ~:10 is crossed by any rate above 10/s; the 2000 more
+            # connections come at least 1 s later, so the rate is at most
+            # 2000/s, under -c ~:5000 however slow the machine is
             args = ["-p", a.port, "-m", "postier_connections_total", "-l",
                     'proto="smtp"', "--rate", "--state-file", state,
-                    "-w", "~:1000", "-c", "~:5000"]
+                    "-w", "~:10", "-c", "~:5000"]
+            t0 = time.time()
             r = run("check_postier_metric", *args)
+            t0_end = time.time()
             self.assertEqual(r.state, "OK", r)
             self.assertIn("first sample stored", r.stdout)
             time.sleep(1.0)
             a.metrics = METRICS % 2100
+            t1_start = time.time()
             r = run("check_postier_metric", *args)
+            t1 = time.time()
             rate = r.perf["postier_connections_total_rate"][0]
-            self.assertTrue(1000 < rate < 2100, r)
+            self.assertTrue(2000 / (t1 - t0) <= rate <=
+                            2000 / (t1_start - t0_end), r)
             self.assertEqual(r.state, "WARNING", r)
             a.metrics = METRICS % 50
             r = run("check_postier_metric", *args)
