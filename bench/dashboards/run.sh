@@ -10,7 +10,9 @@
 #   (the cycle time is what matters, the step only spaces the cycles) and
 #   6 cron-style `collect --once` runs; the same without rrdcached;
 # - render: 50 nodes with a synthetic year each (one `synth`, copied), every
-#   graph redrawn (--force) with --jobs 1 and --jobs 2, then a lazy re-render.
+#   graph redrawn (--force, --jobs 2; wall and CPU seconds), a lazy re-render,
+#   a render with only the day graphs out of date, and a full render of the
+#   collected RRDs through rrdcached.
 # Prints a markdown table. Everything lives in a temp dir removed at exit;
 # only processes started here are stopped (by PID).
 set -euo pipefail
@@ -31,6 +33,12 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 now() { date +%s.%N; }
+# timed CMD... -> sets wall, cpu (user+sys of CMD and its children, seconds)
+timed() {
+	/usr/bin/time -f "%e %U %S" -o "$T/time.out" "$@"
+	read -r wall u s < "$T/time.out"
+	cpu=$(echo "$u + $s" | bc)
+}
 since() { echo "$(now) - $1" | bc; }
 
 python3 "$top/tests/integration/dashboards/fakenode.py" 0 "$N" > "$T/fake.out" &
@@ -80,12 +88,17 @@ t=$(now)
 synth_s=$(since "$t")
 for i in $(seq -w 2 "$N"); do cp "$T/synth/n01.rrd" "$T/synth/n$i.rrd"; done
 graphs=$(( N * 36 ))
-t=$(now); "$dash" render --rrd-dir "$T/synth" --out "$T/html1" --jobs 1 --force; r1=$(since "$t")
-t=$(now); "$dash" render --rrd-dir "$T/synth" --out "$T/html2" --jobs 2 --force; r2=$(since "$t")
-t=$(now); "$dash" render --rrd-dir "$T/synth" --out "$T/html2" --jobs 2; rl=$(since "$t")
+timed "$dash" render --rrd-dir "$T/synth" --out "$T/html2" --jobs 2 --force
+r2=$wall c2=$cpu
+timed "$dash" render --rrd-dir "$T/synth" --out "$T/html2" --jobs 2
+rl=$wall
+# only the day graphs are out of date (what a render every 2-3 min redraws)
+find "$T/html2" -name '*-day.png' -exec touch -d '-10 min' {} +
+timed "$dash" render --rrd-dir "$T/synth" --out "$T/html2" --jobs 2
+rd=$wall cd=$cpu
 # the collected nodes through rrdcached (flush before drawing)
-t=$(now); "$dash" render --rrd-dir "$T/rrd" --daemon "$daemon" --out "$T/html3" --jobs 2 --force
-rc=$(since "$t")
+timed "$dash" render --rrd-dir "$T/rrd" --daemon "$daemon" --out "$T/html3" --jobs 2 --force
+rc=$wall
 pngs=$(find "$T/html2" -name '*.png' | wc -l)
 
 printf '\n| measurement (%d nodes, %s cores, load %s) | result |\n| --- | --- |\n' \
@@ -94,9 +107,9 @@ printf '| collect cycle, daemon mode, rrdcached (min/avg/max of 5) | %s / %s / %
 printf '| collect --once (process start to exit), rrdcached, avg of 6 | %.3f s |\n' "$once_avg"
 printf '| collect cycle, direct RRD files (min/avg/max of 5) | %s / %s / %s s |\n' "$dmin" "$davg" "$dmax"
 printf '| synth one node, 370 days at 60 s | %.1f s |\n' "$synth_s"
-printf '| full render, %d graphs + %d pages, --jobs 1 --force | %.1f s |\n' "$graphs" $((N + 1)) "$r1"
-printf '| full render, --jobs 2 --force | %.1f s |\n' "$r2"
+printf '| full render, %d graphs + %d pages, --jobs 2 --force | %.1f s wall, %.1f s CPU |\n' "$graphs" $((N + 1)) "$r2" "$c2"
 printf '| re-render right after (lazy: fresh graphs kept) | %.2f s |\n' "$rl"
+printf '| render with the %d day graphs out of date (steady state, cron) | %.1f s wall, %.1f s CPU |\n' $((N * 9)) "$rd" "$cd"
 printf '| full render of the collected RRDs via rrdcached, --jobs 2 --force | %.1f s |\n' "$rc"
 printf '| PNGs written | %d |\n' "$pngs"
 printf '| failed scrapes over all collect runs (%d scrapes) | %d |\n' $((N * 18)) "$failed"

@@ -182,6 +182,43 @@ class CollectTest(unittest.TestCase):
             self.assertTrue(all(f.endswith(":U") for f in p.stdout.split()), p.stdout)
             self.assertIn("postier-dash: cacti:", p.stderr)
 
+    def test_daemon_stops_on_sigterm(self):
+        with dashtest.TempDir() as tmp, FakeNodes(["d1"]) as fake:
+            self.assertTrue(dashtest.wait_port(fake.port))
+            p = subprocess.Popen([dashtest.DASH, "collect", "--rrd-dir", tmp,
+                                  "--step", "1", "--node", "d1=" + fake.url("d1")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True)
+            try:
+                time.sleep(2.5)
+                self.assertIsNone(p.poll(), "collect exited by itself")
+                p.terminate()
+                _, err = p.communicate(timeout=10)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            self.assertEqual(p.returncode, 0, err)
+            self.assertGreaterEqual(fake.requests["d1"], 2)
+
+    def test_print_settings(self):
+        with dashtest.TempDir() as tmp:
+            conf = os.path.join(tmp, "dash.conf")
+            with open(conf, "w") as f:
+                f.write("[collect]\nstep = 30s\nnode = a=http://127.0.0.1:1/metrics\n")
+            p = dashtest.run_dash("-c", conf, "-n", check=0)
+            self.assertIn("[collect]", p.stdout)
+            self.assertIn("node = a=http://127.0.0.1:1/metrics", p.stdout)
+            with open(conf, "a") as f:
+                f.write("bogus = 1\n")
+            p = dashtest.run_dash("-c", conf, "-n")
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("dash.conf:4", p.stderr)
+            p = dashtest.run_dash("--version", check=0)
+            self.assertTrue(p.stdout.startswith("postier-dash "))
+            p = dashtest.run_dash("--help", check=0)
+            self.assertIn("collect", p.stdout)
+
     def test_bad_configuration(self):
         with dashtest.TempDir() as tmp:
             p = dashtest.run_dash("collect", "--rrd-dir", tmp, "--once")
