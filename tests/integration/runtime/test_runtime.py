@@ -349,6 +349,29 @@ class Runtime(unittest.TestCase):
                 old.wrap_socket(raw, server_hostname="localhost")
         self.assert_serving()
 
+    def test_starttls_drops_pipelined_plaintext(self):
+        """RFC 3207 4 / CVE-2011-0411: commands sent in the same packet as
+        STARTTLS are discarded, never answered inside TLS."""
+        ctx = ssl.create_default_context(cafile=self.srv.env["CA_FILE"])
+        s, f = connect(self.srv.port("SUBMISSION_PORT"))
+        try:
+            f.readline()
+            s.sendall(b"EHLO client.test\r\n")
+            while f.readline()[3:4] != b" ":
+                pass
+            s.sendall(b"STARTTLS\r\nRSET\r\nNOOP injected\r\n")
+            self.assertTrue(f.readline().startswith(b"220"))
+            t = ctx.wrap_socket(s.sock, server_hostname="localhost")
+            t.settimeout(3)
+            t.sendall(b"NOOP after\r\n")
+            reply = t.recv(4096)
+            # exactly one reply: to the NOOP sent inside TLS
+            self.assertEqual(reply.count(b"\r\n"), 1, reply)
+            self.assertTrue(reply.startswith(b"250"), reply)
+            t.close()
+        finally:
+            s.close()
+
     def test_silent_client_times_out(self):
         before = metrics(self.srv)["postier_session_timeouts_total"]
         s, f = connect(self.smtp_port(), timeout=20)
