@@ -19,6 +19,7 @@
 #include "core/metric.h"
 #include "core/xmalloc.h"
 #include "directory.h"
+#include "conn.h"
 #include "loop.h"
 #include "mail_location.h"
 #include "passwd_file.h"
@@ -417,11 +418,39 @@ directory_submit(struct conn *c, const char *address, const char *password,
 	worker_submit(c, directory_request_work, directory_request_done, req);
 }
 
+/* passwd-file look-ups are a binary search in memory: answered on the
+ * loop thread itself, the callback posted to run after we return (no
+ * worker round trip per RCPT). A back-end that does I/O goes through the
+ * worker pool like password checks do. */
+struct directory_posted {
+	struct loop *loop;
+	uint64_t conn_id;
+	struct directory_request *req;
+};
+
+static void
+directory_posted_run(void *arg)
+{
+	struct directory_posted *p = arg;
+	struct conn *c = loop_find_conn(p->loop, p->conn_id);
+	directory_request_done(c, p->req);
+	free(p);
+}
+
 void
 directory_lookup_async(struct conn *c, const char *address,
 	directory_cb *cb, void *context)
 {
-	directory_submit(c, address, NULL, cb, context);
+	struct directory_request *req = xcalloc(1, sizeof(*req));
+	req->address = xstrdup(address);
+	req->cb = cb;
+	req->context = context;
+	req->result = directory_lookup(address, &req->user);
+	struct directory_posted *p = xcalloc(1, sizeof(*p));
+	p->loop = conn_loop(c);
+	p->conn_id = conn_id(c);
+	p->req = req;
+	loop_post(p->loop, directory_posted_run, p);
 }
 
 void
