@@ -49,7 +49,10 @@ enum conn_role {
 
 struct conn_handler {
 	/* A complete input line without its CRLF/LF; borrowed until return.
-	 * too_long: the line exceeded the limit (see above). */
+	 * For a complete line, line[len] is the first byte of its terminator:
+	 * '\r' for CRLF, '\n' for a bare LF (SMTP DATA tells them apart).
+	 * too_long: the line exceeded the limit (see above); line[len] is then
+	 * not readable. */
 	void (*on_line)(void *session, const char *line, size_t len,
 		bool too_long);
 	/* Raw bytes after conn_read_bytes(); borrowed until return. */
