@@ -118,8 +118,14 @@ enable_notifications=0
 execute_host_checks=0
 illegal_macro_output_chars=`~$&|'"<>
 """.format(t=t, u=user))
+        # the plugins run as the nagios user, which may not traverse the
+        # build directory (a clone under /root): run copies from here
+        plugins = os.path.join(t, "plugins")
+        os.makedirs(plugins)
+        for name in pt.PLUGINS:
+            shutil.copy2(pt.plugin(name), plugins)
         with open(os.path.join(t, "resource.cfg"), "w") as f:
-            f.write("$USER1$=%s\n" % pt.PLUGIN_DIR)
+            f.write("$USER1$=%s\n" % plugins)
         objs = ["""define timeperiod {
     timeperiod_name always
     alias always
