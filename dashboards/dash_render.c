@@ -162,8 +162,8 @@ render_node(const struct dash_settings *set, const char *out_dir,
 {
 	struct dash_graph_opts o = { set->width, set->height, set->daemon };
 	char *dir = xasprintf("%s/%s", out_dir, node->name);
-	struct buf page, errors;
-	int failed = 0, lazy_skipped = 0;
+	struct buf page;
+	int failed = 0;
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "postier-dash: render: cannot create %s: %s\n", dir,
@@ -172,9 +172,7 @@ render_node(const struct dash_settings *set, const char *out_dir,
 		return 1;
 	}
 	free(dir);
-	(void)lazy_skipped;
 	buf_init(&page);
-	buf_init(&errors);
 	char *title = xasprintf("Postier node %s", node->name);
 	dash_html_begin(&page, title);
 	free(title);
@@ -218,7 +216,7 @@ render_node(const struct dash_settings *set, const char *out_dir,
 			if (!set->force && stat(png, &st) == 0 &&
 			    st.st_mtime >= node->last_update - pixel_s &&
 			    now - st.st_mtime < pixel_s) {
-				lazy_skipped++;
+				/* kept as it is */
 			} else if (dash_graph_draw(g, node->rrd_path, gtitle,
 			    (long)now - dash_period_seconds((enum dash_period)p), (long)now,
 			    &o, png, &error) < 0) {
@@ -256,7 +254,6 @@ write:
 	}
 	free(path);
 	buf_clear(&page);
-	buf_clear(&errors);
 	return failed;
 }
 

@@ -224,13 +224,13 @@ parse_sub(const char *cmd, int argc, char **argv, struct dash_settings *set,
 
 static int
 run_command(const char *cmd, int argc, char **argv, struct dash_settings *set,
-	bool out_given_in_file)
+	bool out_given_in_file, bool print_only)
 {
 	struct sub_args a = { .days = 400, .synth_step = 300 };
 	int ret = parse_sub(cmd, argc, argv, set, &a);
 	const char *positional = optind < argc ? argv[optind] : NULL;
 
-	if (ret != 0)
+	if (ret != 0 || print_only)
 		goto out;
 	if (positional != NULL && strcmp(cmd, "report") != 0 &&
 	    strcmp(cmd, "cacti") != 0) {
@@ -376,7 +376,9 @@ main(int argc, char **argv)
 			    strncmp(argv[i], "--out=", 6) == 0)
 				out_in_argv = true;
 		}
-		ret = run_command(cmd, argc - optind, argv + optind, &set, out_in_argv);
+		/* with -n the command's options are applied, then printed */
+		ret = run_command(cmd, argc - optind, argv + optind, &set, out_in_argv,
+			print);
 		if (ret == 0 && print) {
 			struct buf out;
 			buf_init(&out);
