@@ -525,8 +525,10 @@ pop3d_quit_update(struct pop3d_session *s)
 	if (failed > 0)
 		pop3d_reply(s, false, "[SYS/TEMP] Some messages could not be "
 			"deleted.");
-	else
+	else if (expunged > 0)
 		pop3d_reply(s, true, "Logging out, messages deleted.");
+	else
+		pop3d_reply(s, true, "Logging out.");
 }
 
 /* --- dispatch --- */
