@@ -1,5 +1,6 @@
 """Real mail clients against a dev server: fetchmail (POP3 and IMAP, keep
-then delete) and mbsync (isync: a mailbox with folders synced both ways).
+then delete), mbsync (isync: a mailbox with folders synced both ways) and
+getmail6 (IMAPS into a Maildir, POP3S deleting).
 Each checks that the bytes a client stored are the bytes sent over SMTP
 (clients store LF line ends; delivery prepends Return-Path and Received)."""
 import glob
@@ -174,6 +175,51 @@ class ClientsTest(unittest.TestCase):
         typ, data = m.fetch("1", "(FLAGS)")
         self.assertIn(b"\\Flagged", data[0])
         m.logout()
+
+
+    @unittest.skipUnless(shutil.which("getmail"), "getmail6 not installed")
+    def test_getmail(self):
+        user, pw = SRV.users[3]
+        sent = [send(user, "gm-%d" % i, b"getmail body %d\r\n" % i)
+                for i in range(3)]
+        self.assertTrue(wait_for(lambda: inbox_count(user, pw) == 3,
+                                 timeout=15))
+        out = os.path.join(self.tmp, "out")
+        os.makedirs(out)
+        for kind, port_key, delete in (("SimpleIMAPSSLRetriever",
+                                        "IMAPS_PORT", "false"),
+                                       ("SimplePOP3SSLRetriever",
+                                        "POP3S_PORT", "true")):
+            rcdir = os.path.join(self.tmp, "gm-" + kind)
+            os.makedirs(rcdir)
+            with open(os.path.join(rcdir, "getmailrc"), "w") as f:
+                f.write("[retriever]\ntype = %s\nserver = localhost\n"
+                        "port = %d\nusername = %s\npassword = %s\n"
+                        "ca_certs = %s\n\n[destination]\n"
+                        "type = MDA_external\npath = /bin/sh\n"
+                        "arguments = (\"-c\", \"cat > %s/msg.$$\")\n"
+                        "allow_root_commands = true\n"
+                        "\n[options]\ndelete = %s\n"
+                        "read_all = true\nreceived = false\n"
+                        "delivered_to = false\n" %
+                        (kind, SRV.port(port_key), user, pw,
+                         SRV.env["CA_FILE"], out, delete))
+            r = subprocess.run(["getmail", "--getmaildir", rcdir,
+                                "--rcfile", "getmailrc"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        got = []
+        for p in glob.glob(os.path.join(out, "msg.*")):
+            with open(p, "rb") as f:
+                # getmail notes the IMAP folder in a header field of its own
+                got.append(re.sub(rb"X-getmail-retrieved-from-mailbox: "
+                                  rb"[^\n]*\n", b"", lf(f.read())))
+        # three over IMAP (kept), the same three again over POP3 (deleted)
+        self.assertEqual(len(got), 6)
+        for s in sent:
+            self.assertEqual(sum(1 for g in got if g.endswith(lf(s))), 2,
+                             [g[-120:] for g in got])
+        self.assertEqual(inbox_count(user, pw), 0)
 
 
 if __name__ == "__main__":
