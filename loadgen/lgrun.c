@@ -323,13 +323,6 @@ lgrun_services(struct lgrun *run, char **error_r)
 			target_service_name(s), p->name);
 		return -1;
 	}
-	const char *err;
-	run->ssl_ctx = tls_client_ctx_new(t->ca_file, &err);
-	if (run->ssl_ctx == NULL) {
-		*error_r = xasprintf("TLS: %s", err);
-		return -1;
-	}
-	run->smtp_opts.ssl_ctx = run->ssl_ctx;
 	run->smtp_opts.server_name = NULL;
 	bool implicit = p->reader_tls == PROFILE_READER_TLS_IMPLICIT;
 	enum target_service pop3 = implicit && t->ep[TARGET_POP3S].present ?
@@ -352,10 +345,24 @@ lgrun_services(struct lgrun *run, char **error_r)
 		if (run->imap_opts.tls == CLIENT_TLS_NONE)
 			run->imap_opts.tls = CLIENT_TLS_STARTTLS;
 	}
-	run->pop3_opts.ssl_ctx = run->ssl_ctx;
-	run->imap_opts.ssl_ctx = run->ssl_ctx;
 	if (run->cfg.no_readers)
 		run->have_pop3 = run->have_imap = false;
+	/* One TLS context for every session, made only when TLS is used
+	 * (loading the trust store is not free). */
+	bool tls = run->smtp_opts.tls != CLIENT_TLS_NONE ||
+		(run->have_pop3 && run->pop3_opts.tls != CLIENT_TLS_NONE) ||
+		(run->have_imap && run->imap_opts.tls != CLIENT_TLS_NONE);
+	if (tls) {
+		const char *err;
+		run->ssl_ctx = tls_client_ctx_new(t->ca_file, &err);
+		if (run->ssl_ctx == NULL) {
+			*error_r = xasprintf("TLS: %s", err);
+			return -1;
+		}
+	}
+	run->smtp_opts.ssl_ctx = run->ssl_ctx;
+	run->pop3_opts.ssl_ctx = run->ssl_ctx;
+	run->imap_opts.ssl_ctx = run->ssl_ctx;
 	run->res->verification = run->have_pop3 || run->have_imap;
 	return 0;
 }
@@ -405,7 +412,6 @@ lgrun_free(struct lgrun *run)
 		SSL_CTX_free(run->ssl_ctx);
 	if (run->base != NULL)
 		event_base_free(run->base);
-	buf_clear(&run->msgbuf);
 	free(run->msgs);
 	free(run->mb);
 	free(run->shard_mb);
@@ -419,7 +425,6 @@ lgrun_run(const struct lgrun_config *cfg, struct result *res, char **error_r)
 	struct lgrun *run = xcalloc(1, sizeof(*run));
 	run->cfg = *cfg;
 	run->res = res;
-	buf_init(&run->msgbuf);
 	run->iv.smtp = hist_new();
 	run->iv.e2e = hist_new();
 	if (lgrun_population(run, error_r) < 0 ||

@@ -109,7 +109,6 @@ struct lgrun {
 	unsigned int n_busy;	/* connections working on a message */
 	uint32_t *queue;	/* waiting messages (local index) */
 	size_t q_head, q_len, q_cap;
-	struct buf msgbuf;	/* message being built */
 
 	/* readers */
 	struct reader **readers;

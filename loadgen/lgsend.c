@@ -31,6 +31,9 @@ struct sender {
 	unsigned int used;	/* messages sent over this connection */
 	unsigned int rcpt_i;
 	bool open;
+	/* the message being sent, borrowed by smtpc until DATA completes;
+	 * kept between messages so its pages stay mapped */
+	struct buf msgbuf;
 };
 
 static void sender_begin(struct sender *s, uint32_t local);
@@ -47,6 +50,7 @@ sender_free(struct sender *s)
 		s->all_next->all_prev = s->all_prev;
 	smtpc_free(&s->c);
 	event_free(s->idle_ev);
+	buf_clear(&s->msgbuf);
 	free(s);
 	PASSERT(run->n_senders > 0);
 	run->n_senders--;
@@ -170,7 +174,7 @@ sender_data_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
 	struct sender *s = context;
 	struct lgrun *run = s->run;
 	if (result != CLIENT_OK) {
-		sender_failed(s, "data");
+		sender_failed(s, smtpc_step(s->c));
 		return;
 	}
 	struct lgm *m = &run->msgs[s->msg];
@@ -188,21 +192,10 @@ sender_data_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
 }
 
 static void
-sender_rcpt_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
+sender_transaction(struct sender *s)
 {
-	struct sender *s = context;
 	struct lgrun *run = s->run;
-	if (result != CLIENT_OK) {
-		sender_failed(s, "rcpt");
-		return;
-	}
 	struct lgm *m = &run->msgs[s->msg];
-	if (++s->rcpt_i < m->n_rcpt) {
-		smtpc_rcpt(s->c, run->mb[m->rcpt[s->rcpt_i]].address,
-			sender_rcpt_done, s);
-		return;
-	}
-	/* Build the message now: its bytes only live while it is sent. */
 	const char *to[LGRUN_MAX_RCPT];
 	for (unsigned int i = 0; i < m->n_rcpt; i++)
 		to[i] = run->mb[m->rcpt[i]].address;
@@ -216,35 +209,14 @@ sender_rcpt_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
 		.attachment = m->attachment,
 		.date_unix = (int64_t)time(NULL),
 	};
-	buf_reset(&run->msgbuf);
-	lgmsg_build(&run->msgbuf, &spec);
-	smtpc_data(s->c, buf_data(&run->msgbuf), buf_len(&run->msgbuf),
-		sender_data_done, s);
-}
-
-static void
-sender_mail_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
-{
-	struct sender *s = context;
-	struct lgrun *run = s->run;
-	if (result != CLIENT_OK) {
-		sender_failed(s, "mail");
-		return;
-	}
-	struct lgm *m = &run->msgs[s->msg];
-	s->rcpt_i = 0;
-	smtpc_rcpt(s->c, run->mb[m->rcpt[0]].address, sender_rcpt_done, s);
-}
-
-static void
-sender_transaction(struct sender *s)
-{
-	struct lgrun *run = s->run;
-	struct lgm *m = &run->msgs[s->msg];
+	buf_reset(&s->msgbuf);
+	lgmsg_build(&s->msgbuf, &spec);
 	s->used++;
 	run->res->counts.sent++;
-	smtpc_mail(s->c, run->mb[m->from].address, m->size, sender_mail_done,
-		s);
+	/* MAIL, RCPT and DATA in one write when the server pipelines */
+	smtpc_send_message(s->c, spec.from, buf_len(&s->msgbuf), to,
+		m->n_rcpt, buf_data(&s->msgbuf), buf_len(&s->msgbuf), true,
+		sender_data_done, s);
 }
 
 static void
@@ -299,6 +271,7 @@ sender_submit(struct lgrun *run, uint32_t local)
 	} else if (run->n_senders <
 		   (unsigned int)run->cfg.profile->max_connections) {
 		s = xcalloc(1, sizeof(*s));
+		buf_init(&s->msgbuf);
 		s->run = run;
 		s->c = smtpc_new(run->base, &run->smtp_opts);
 		s->idle_ev = evtimer_new(run->base, sender_idle_expired, s);

@@ -282,6 +282,15 @@ cconn_read_cb(struct bufferevent *bev ATTR_UNUSED, void *context)
 
 static void cconn_event_cb(struct bufferevent *bev, short what, void *context);
 
+/* libevent moves at most 16 KiB per read or write call by default: a
+ * 140 KB message would take nine loop turns. */
+static void
+cconn_bev_limits(struct bufferevent *bev)
+{
+	bufferevent_set_max_single_write(bev, 256 * 1024);
+	bufferevent_set_max_single_read(bev, 256 * 1024);
+}
+
 static void
 cconn_tls_start(struct cconn *cc)
 {
@@ -301,6 +310,7 @@ cconn_tls_start(struct cconn *cc)
 	PASSERT(cc->bev != NULL);
 	bufferevent_openssl_set_allow_dirty_shutdown(cc->bev, 1);
 	bufferevent_setcb(cc->bev, cconn_read_cb, NULL, cconn_event_cb, cc);
+	cconn_bev_limits(cc->bev);
 	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
 }
 
@@ -381,6 +391,7 @@ cconn_connect(struct cconn *cc, cconn_cb *cb, void *context)
 	cc->bev = bufferevent_socket_new(cc->base, cc->fd, 0);
 	PASSERT(cc->bev != NULL);
 	bufferevent_setcb(cc->bev, cconn_read_cb, NULL, cconn_event_cb, cc);
+	cconn_bev_limits(cc->bev);
 	cc->implicit_pending = cc->opts.tls == CLIENT_TLS_IMPLICIT;
 	ret = bufferevent_socket_connect(cc->bev, res->ai_addr,
 		(int)res->ai_addrlen);
@@ -417,11 +428,27 @@ cconn_starttls(struct cconn *cc, cconn_cb *cb, void *context)
 	evtimer_add(cc->timer, &zero);
 }
 
+/* Sends what the socket takes right away when nothing is queued (plain
+ * TCP only): it saves the event-loop round trip and two epoll_ctl calls
+ * per command. Errors are left for the bufferevent to find. */
+static size_t
+cconn_try_send(struct cconn *cc, const void *data, size_t len)
+{
+	if (cc->ssl != NULL || cc->fd < 0 || cc->op == CCONN_OP_CONNECT ||
+	    evbuffer_get_length(bufferevent_get_output(cc->bev)) > 0)
+		return 0;
+	ssize_t n = send(cc->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return n > 0 ? (size_t)n : 0;
+}
+
 void
 cconn_write(struct cconn *cc, const void *data, size_t len)
 {
-	if (cc->bev != NULL && !cc->closed)
-		bufferevent_write(cc->bev, data, len);
+	if (cc->bev == NULL || cc->closed)
+		return;
+	size_t sent = cconn_try_send(cc, data, len);
+	if (sent < len)
+		bufferevent_write(cc->bev, (const char *)data + sent, len - sent);
 }
 
 void
@@ -429,8 +456,22 @@ cconn_write_ref(struct cconn *cc, const void *data, size_t len,
 	void (*free_fn)(const void *data, size_t len, void *ctx), void *ctx)
 {
 	if (cc->bev != NULL && !cc->closed) {
-		evbuffer_add_reference(bufferevent_get_output(cc->bev), data, len,
-			free_fn, ctx);
+		size_t sent = cconn_try_send(cc, data, len);
+		if (sent == len) {
+			if (free_fn != NULL)
+				free_fn(data, len, ctx);
+			return;
+		}
+		/* The rest by reference; free_fn still gets the whole. */
+		if (sent == 0) {
+			evbuffer_add_reference(bufferevent_get_output(cc->bev),
+				data, len, free_fn, ctx);
+		} else {
+			evbuffer_add(bufferevent_get_output(cc->bev),
+				(const char *)data + sent, len - sent);
+			if (free_fn != NULL)
+				free_fn(data, len, ctx);
+		}
 	} else if (free_fn != NULL) {
 		free_fn(data, len, ctx);
 	}

@@ -32,6 +32,13 @@ struct smtpc {
 	smtpc_next_fn *after;	/* what runs after STARTTLS or AUTH */
 	char *data_buf;		/* dot-stuffed message waiting for 354 */
 	size_t data_len;
+	const char *data_borrowed;	/* or the caller's, needing no stuffing */
+	/* smtpc_send_message() */
+	char **tx_cmds;		/* MAIL, RCPT..., DATA lines */
+	unsigned int tx_n;	/* number of commands */
+	unsigned int tx_accepted;	/* recipients accepted */
+	bool tx_pipelined;
+	bool tx_partial;	/* some recipients refused */
 };
 
 static int
@@ -79,6 +86,9 @@ smtpc_free(struct smtpc **cp)
 	smtpc_free_secrets(c);
 	free(c->helo_name);
 	free(c->data_buf);
+	for (unsigned int i = 0; i < c->tx_n; i++)
+		free(c->tx_cmds[i]);
+	free(c->tx_cmds);
 	free(c);
 }
 
@@ -446,23 +456,29 @@ smtpc_free_ref(const void *data, size_t len ATTR_UNUSED, void *ctx ATTR_UNUSED)
 	free((void *)data);
 }
 
-/* RFC 5321 4.5.2: a line starting with "." gets one more "." */
+/* RFC 5321 4.5.2: a line starting with "." gets one more "." Only the
+ * dots are looked for (memchr is fast and most text has few), then
+ * whether each starts a line. */
 static char *
 smtpc_dot_stuff(const char *msg, size_t len, size_t *out_len_r)
 {
 	struct buf out;
 	buf_init(&out);
-	buf_reserve(&out, len + len / 64 + 8);
-	size_t pos = 0;
+	buf_reserve(&out, len + 8);
+	size_t done = 0, pos = 0;
 	while (pos < len) {
-		if (msg[pos] == '.')
+		const char *dot = memchr(msg + pos, '.', len - pos);
+		if (dot == NULL)
+			break;
+		size_t at = (size_t)(dot - msg);
+		if (at == 0 || msg[at - 1] == '\n') {
+			buf_append(&out, msg + done, at - done);
 			buf_append_char(&out, '.');
-		const char *nl = memchr(msg + pos, '\n', len - pos);
-		size_t take = nl != NULL ? (size_t)(nl - (msg + pos)) + 1 :
-			len - pos;
-		buf_append(&out, msg + pos, take);
-		pos += take;
+			done = at;
+		}
+		pos = at + 1;
 	}
+	buf_append(&out, msg + done, len - done);
 	if (len > 0 && msg[len - 1] != '\n')
 		buf_append(&out, "\r\n", 2);
 	buf_append(&out, ".\r\n", 3);
@@ -470,18 +486,38 @@ smtpc_dot_stuff(const char *msg, size_t len, size_t *out_len_r)
 	return buf_steal(&out);
 }
 
+/* Writes the message held in data_buf or data_borrowed and ".", then
+ * reads the reply to the end of data and continues with next. */
+static void
+smtpc_data_go_then(struct smtpc *c, smtpc_next_fn *next)
+{
+	char *stuffed = c->data_buf;
+	const char *borrowed = c->data_borrowed;
+	c->data_buf = NULL;
+	c->data_borrowed = NULL;
+	if (borrowed != NULL) {
+		cconn_write_ref(c->cc, borrowed, c->data_len, NULL, NULL);
+		if (c->data_len == 0 || borrowed[c->data_len - 1] != '\n')
+			cconn_write(c->cc, "\r\n", 2);
+		cconn_write(c->cc, ".\r\n", 3);
+	} else {
+		cconn_write_ref(c->cc, stuffed, c->data_len, smtpc_free_ref,
+			NULL);
+	}
+	smtpc_cmd(c, "data-end", NULL, 250, 250, next);
+}
+
 static void
 smtpc_data_go(struct smtpc *c, int result)
 {
-	char *stuffed = c->data_buf;
-	c->data_buf = NULL;
 	if (result != CLIENT_OK) {
-		free(stuffed);
+		free(c->data_buf);
+		c->data_buf = NULL;
+		c->data_borrowed = NULL;
 		smtpc_done(c, result);
 		return;
 	}
-	cconn_write_ref(c->cc, stuffed, c->data_len, smtpc_free_ref, NULL);
-	smtpc_cmd(c, "data-end", NULL, 250, 250, NULL);
+	smtpc_data_go_then(c, NULL);
 }
 
 void
@@ -491,8 +527,185 @@ smtpc_data(struct smtpc *c, const void *msg, size_t len, smtpc_cb *cb,
 	smtpc_start(c, cb, context);
 	/* Stuffed right away so the caller's copy may go when we return. */
 	free(c->data_buf);
+	c->data_borrowed = NULL;
 	c->data_buf = smtpc_dot_stuff(msg, len, &c->data_len);
 	smtpc_cmd(c, "data", "DATA", 354, 354, smtpc_data_go);
+}
+
+/* Does msg have a line starting with "."? */
+static bool
+smtpc_needs_stuffing(const char *msg, size_t len)
+{
+	for (size_t pos = 0; pos < len;) {
+		const char *dot = memchr(msg + pos, '.', len - pos);
+		if (dot == NULL)
+			return false;
+		if (dot == msg || dot[-1] == '\n')
+			return true;
+		pos = (size_t)(dot - msg) + 1;
+	}
+	return false;
+}
+
+void
+smtpc_data_borrow(struct smtpc *c, const void *msg, size_t len, smtpc_cb *cb,
+	void *context)
+{
+	if (smtpc_needs_stuffing(msg, len)) {
+		smtpc_data(c, msg, len, cb, context);
+		return;
+	}
+	smtpc_start(c, cb, context);
+	free(c->data_buf);
+	c->data_buf = NULL;
+	c->data_borrowed = msg;
+	c->data_len = len;
+	smtpc_cmd(c, "data", "DATA", 354, 354, smtpc_data_go);
+}
+
+/* smtpc_send_message(): stage i reads the reply to tx_cmds[i]. */
+
+static void
+smtpc_tx_clear(struct smtpc *c)
+{
+	for (unsigned int i = 0; i < c->tx_n; i++)
+		free(c->tx_cmds[i]);
+	free(c->tx_cmds);
+	c->tx_cmds = NULL;
+	c->tx_n = 0;
+}
+
+static void
+smtpc_tx_write(struct smtpc *c, unsigned int i)
+{
+	cconn_write(c->cc, c->tx_cmds[i], strlen(c->tx_cmds[i]));
+	cconn_write(c->cc, "\r\n", 2);
+}
+
+static void
+smtpc_tx_fail(struct smtpc *c, int result)
+{
+	free(c->data_buf);
+	c->data_buf = NULL;
+	c->data_borrowed = NULL;
+	smtpc_tx_clear(c);
+	smtpc_done(c, result);
+}
+
+static void
+smtpc_tx_end(struct smtpc *c, int result)
+{
+	smtpc_tx_clear(c);
+	if (result == CLIENT_OK && c->tx_partial) {
+		c->step = "rcpt";
+		result = CLIENT_NEGATIVE;
+	}
+	smtpc_done(c, result);
+}
+
+static void smtpc_tx_reply(struct smtpc *c, int result);
+
+/* Reads the reply of stage c->stage (writing its command first when not
+ * pipelining). */
+static void
+smtpc_tx_read(struct smtpc *c)
+{
+	unsigned int i = (unsigned int)c->stage;
+	if (!c->tx_pipelined)
+		smtpc_tx_write(c, i);
+	if (i == 0)
+		smtpc_cmd(c, "mail", NULL, 250, 250, smtpc_tx_reply);
+	else if (i + 1 < c->tx_n)
+		smtpc_cmd(c, "rcpt", NULL, 250, 251, smtpc_tx_reply);
+	else
+		smtpc_cmd(c, "data", NULL, 354, 354, smtpc_tx_reply);
+}
+
+static void
+smtpc_tx_reply(struct smtpc *c, int result)
+{
+	unsigned int i = (unsigned int)c->stage;
+	if (i == 0 && result != CLIENT_OK && !c->tx_pipelined) {
+		smtpc_tx_fail(c, result);
+		return;
+	}
+	if (i > 0 && i + 1 < c->tx_n) {
+		if (result == CLIENT_OK)
+			c->tx_accepted++;
+		else
+			c->tx_partial = true;
+		if (!c->tx_pipelined && i + 2 == c->tx_n &&
+		    c->tx_accepted == 0) {
+			/* every recipient refused: no DATA */
+			c->step = "rcpt";
+			smtpc_tx_fail(c, CLIENT_NEGATIVE);
+			return;
+		}
+	}
+	if (i + 1 < c->tx_n) {
+		if (i == 0 && result != CLIENT_OK)
+			c->tx_partial = true;
+		c->stage++;
+		smtpc_tx_read(c);
+		return;
+	}
+	/* the reply to DATA */
+	if (result != CLIENT_OK) {
+		smtpc_tx_fail(c, result);
+		return;
+	}
+	if (c->tx_accepted == 0) {
+		/* 354 though nobody was accepted: end it empty-handed */
+		free(c->data_buf);
+		c->data_buf = NULL;
+		c->data_borrowed = NULL;
+		c->tx_partial = true;
+		cconn_write(c->cc, ".\r\n", 3);
+		smtpc_cmd(c, "data-end", NULL, 250, 250, smtpc_tx_end);
+		return;
+	}
+	smtpc_data_go_then(c, smtpc_tx_end);
+}
+
+void
+smtpc_send_message(struct smtpc *c, const char *from, size_t size,
+	const char *const *rcpts, unsigned int n_rcpts, const void *msg,
+	size_t len, bool borrow, smtpc_cb *cb, void *context)
+{
+	smtpc_start(c, cb, context);
+	smtpc_tx_clear(c);
+	free(c->data_buf);
+	c->data_buf = NULL;
+	c->data_borrowed = NULL;
+	if (borrow && !smtpc_needs_stuffing(msg, len)) {
+		c->data_borrowed = msg;
+		c->data_len = len;
+	} else {
+		c->data_buf = smtpc_dot_stuff(msg, len, &c->data_len);
+	}
+	c->tx_n = n_rcpts + 2;
+	c->tx_cmds = xcalloc(c->tx_n, sizeof(char *));
+	if (size > 0 && smtpc_has_ext(c, "SIZE", NULL))
+		c->tx_cmds[0] = xasprintf("MAIL FROM:<%s> SIZE=%zu", from, size);
+	else
+		c->tx_cmds[0] = xasprintf("MAIL FROM:<%s>", from);
+	for (unsigned int i = 0; i < n_rcpts; i++)
+		c->tx_cmds[i + 1] = xasprintf("RCPT TO:<%s>", rcpts[i]);
+	c->tx_cmds[c->tx_n - 1] = xstrdup("DATA");
+	c->tx_accepted = 0;
+	c->tx_partial = false;
+	c->tx_pipelined = smtpc_has_ext(c, "PIPELINING", NULL);
+	if (c->tx_pipelined) {
+		/* RFC 2920 3.1: DATA ends the group; one write for all */
+		struct buf group;
+		buf_init(&group);
+		for (unsigned int i = 0; i < c->tx_n; i++)
+			buf_printf(&group, "%s\r\n", c->tx_cmds[i]);
+		cconn_write(c->cc, buf_data(&group), buf_len(&group));
+		buf_clear(&group);
+	}
+	c->stage = 0;
+	smtpc_tx_read(c);
 }
 
 void

@@ -9,8 +9,10 @@
  *   smtpc_open(c, "client.example", user, pass, opened_cb, ctx);
  *     -> smtpc_mail(), smtpc_rcpt()..., smtpc_data(), smtpc_quit()
  *
- * Not done: PIPELINING (one command at a time), CHUNKING/BDAT, SIZE checks
- * against the EHLO limit (the server refuses oversize itself). */
+ * smtpc_send_message() runs a whole transaction and pipelines MAIL, RCPT
+ * and DATA (RFC 2920) when the server advertises PIPELINING.
+ * Not done: CHUNKING/BDAT, SIZE checks against the EHLO limit (the server
+ * refuses oversize itself). */
 #ifndef CLIENT_SMTPC_H
 #define CLIENT_SMTPC_H
 
@@ -68,6 +70,24 @@ void smtpc_rcpt(struct smtpc *c, const char *to, smtpc_cb *cb, void *context);
  * message is copied before the call returns. */
 void smtpc_data(struct smtpc *c, const void *msg, size_t len, smtpc_cb *cb,
 	void *context);
+/* Same as smtpc_data() without copying msg when it needs no dot-stuffing:
+ * msg is borrowed and must stay unchanged until the callback fires (the
+ * load generator sends 140 KB messages this way, from per-connection
+ * buffers). */
+void smtpc_data_borrow(struct smtpc *c, const void *msg, size_t len,
+	smtpc_cb *cb, void *context);
+/* A whole transaction: MAIL FROM:<from> (SIZE=size when advertised and
+ * size > 0), RCPT TO for each of the n_rcpts addresses, DATA and the
+ * message; the commands go in one write when the server advertises
+ * PIPELINING (RFC 2920), else one at a time. CLIENT_OK when every
+ * recipient and the end of data got a positive reply; CLIENT_NEGATIVE when
+ * MAIL, every RCPT or DATA was refused (nothing sent; smtpc_step() says
+ * which), or when only some recipients were refused (the message went to
+ * the others; smtpc_step() is "rcpt"). Strings are copied; msg is copied,
+ * or with borrow = true borrowed as in smtpc_data_borrow(). */
+void smtpc_send_message(struct smtpc *c, const char *from, size_t size,
+	const char *const *rcpts, unsigned int n_rcpts, const void *msg,
+	size_t len, bool borrow, smtpc_cb *cb, void *context);
 void smtpc_rset(struct smtpc *c, smtpc_cb *cb, void *context);
 void smtpc_noop(struct smtpc *c, smtpc_cb *cb, void *context);
 /* QUIT; CLIENT_OK on 221. The session can then only be freed. */
