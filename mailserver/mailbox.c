@@ -688,6 +688,38 @@ mailbox_msg_path(const struct mailbox *box, unsigned int i, struct buf *path)
 		m->name);
 }
 
+/* Message i's file is not where we saw it: another process changed its
+ * flags (renamed it) or moved it from new/ to cur/. Finds it again by its
+ * base name, as Dovecot does. Returns 1 (name updated; the flags in the view
+ * stay, so the next sync reports the change), 0 when it is really gone. */
+static int
+mailbox_msg_relocate(struct mailbox *box, unsigned int i)
+{
+	struct mailbox_msg *m = &box->msgs[i];
+	for (int pass = 0; pass < 2; pass++) {
+		const char *sub = pass == 0 ? "cur" : "new";
+		char *dir = xasprintf("%s/%s", box->path, sub);
+		DIR *d = opendir(dir);
+		free(dir);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, m->name, m->base_len) != 0 ||
+			    (de->d_name[m->base_len] != '\0' &&
+			     de->d_name[m->base_len] != ':'))
+				continue;
+			free(m->name);
+			m->name = xstrdup(de->d_name);
+			m->in_new = pass == 1;
+			closedir(d);
+			return 1;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
 int
 mailbox_msg_read(struct mailbox *box, unsigned int i, struct buf *out)
 {
@@ -695,6 +727,10 @@ mailbox_msg_read(struct mailbox *box, unsigned int i, struct buf *out)
 	buf_init(&path);
 	mailbox_msg_path(box, i, &path);
 	int fd = open(buf_data(&path), O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && mailbox_msg_relocate(box, i) > 0) {
+		mailbox_msg_path(box, i, &path);
+		fd = open(buf_data(&path), O_RDONLY | O_CLOEXEC);
+	}
 	buf_clear(&path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -728,6 +764,10 @@ mailbox_msg_stat(struct mailbox *box, unsigned int i)
 	mailbox_msg_path(box, i, &path);
 	struct stat st;
 	int ret = stat(buf_data(&path), &st);
+	if (ret < 0 && errno == ENOENT && mailbox_msg_relocate(box, i) > 0) {
+		mailbox_msg_path(box, i, &path);
+		ret = stat(buf_data(&path), &st);
+	}
 	buf_clear(&path);
 	if (ret < 0)
 		return -1;
@@ -815,7 +855,12 @@ mailbox_set_flags(struct mailbox *box, unsigned int i, unsigned int flags,
 	mailbox_msg_path(box, i, &from);
 	buf_printf(&to, "%s/cur/%s", box->path, buf_data(&name));
 	int ret = 1;
-	if (rename(buf_data(&from), buf_data(&to)) < 0) {
+	int r = rename(buf_data(&from), buf_data(&to));
+	if (r < 0 && errno == ENOENT && mailbox_msg_relocate(box, i) > 0) {
+		mailbox_msg_path(box, i, &from);
+		r = rename(buf_data(&from), buf_data(&to));
+	}
+	if (r < 0) {
 		if (errno == ENOENT) {
 			ret = 0;
 		} else {
@@ -843,7 +888,12 @@ mailbox_expunge(struct mailbox *box, unsigned int i, char **error_r)
 	buf_init(&path);
 	mailbox_msg_path(box, i, &path);
 	int ret = 0;
-	if (unlink(buf_data(&path)) < 0 && errno != ENOENT) {
+	int r = unlink(buf_data(&path));
+	if (r < 0 && errno == ENOENT && mailbox_msg_relocate(box, i) > 0) {
+		mailbox_msg_path(box, i, &path);
+		r = unlink(buf_data(&path));
+	}
+	if (r < 0 && errno != ENOENT) {
 		*error_r = xasprintf("unlink(%s): %s", buf_data(&path),
 			strerror(errno));
 		ret = -1;

@@ -339,6 +339,39 @@ test_folders_subscriptions(void **state)
 }
 
 static void
+test_renamed_behind_our_back(void **state)
+{
+	(void)state;
+	char *error = NULL;
+	struct mailbox *box;
+	assert_int_equal(mailbox_open(root, "INBOX", false, &box, &error), 1);
+	/* another process flags message 1 (renames its file) */
+	struct buf from, to;
+	buf_init(&from);
+	buf_init(&to);
+	mailbox_msg_path(box, 0, &from);
+	buf_append(&to, buf_data(&from), strcspn(buf_data(&from) +
+		strlen(root) + 5, ":") + strlen(root) + 5);
+	buf_append_str(&to, ":2,FRS");
+	assert_int_equal(rename(buf_data(&from), buf_data(&to)), 0);
+	struct buf body;
+	buf_init(&body);
+	assert_int_equal(mailbox_msg_read(box, 0, &body), 1);
+	assert_true(buf_len(&body) > 0);
+	/* the view still has the old flags; the next sync reports them */
+	assert_int_equal(box->msgs[0].flags & MAILBOX_FLAG_FLAGGED, 0);
+	struct mailbox_changes ch;
+	assert_int_equal(mailbox_sync(box, &ch, &error), 0);
+	assert_int_equal(ch.n_flag_changed, 1);
+	assert_int_equal(ch.flag_changed[0], 1);
+	mailbox_changes_clear(&ch);
+	buf_clear(&body);
+	buf_clear(&from);
+	buf_clear(&to);
+	mailbox_free(&box);
+}
+
+static void
 test_bad_trees(void **state)
 {
 	(void)state;
@@ -362,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_append_copy),
 		cmocka_unit_test(test_lock_held),
 		cmocka_unit_test(test_folders_subscriptions),
+		cmocka_unit_test(test_renamed_behind_our_back),
 		cmocka_unit_test(test_bad_trees),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
