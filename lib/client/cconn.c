@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -452,6 +453,32 @@ cconn_write(struct cconn *cc, const void *data, size_t len)
 }
 
 void
+cconn_write_borrowed(struct cconn *cc, const void *data, size_t len,
+	const void *tail, size_t tail_len)
+{
+	if (cc->bev == NULL || cc->closed)
+		return;
+	size_t sent = 0;
+	if (cc->ssl == NULL && cc->fd >= 0 && cc->op != CCONN_OP_CONNECT &&
+	    evbuffer_get_length(bufferevent_get_output(cc->bev)) == 0) {
+		struct iovec iov[2] = {
+			{ (void *)data, len }, { (void *)tail, tail_len },
+		};
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+		ssize_t n = sendmsg(cc->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		sent = n > 0 ? (size_t)n : 0;
+	}
+	if (sent < len) {
+		evbuffer_add_reference(bufferevent_get_output(cc->bev),
+			(const char *)data + sent, len - sent, NULL, NULL);
+		bufferevent_write(cc->bev, tail, tail_len);
+	} else if (sent < len + tail_len) {
+		bufferevent_write(cc->bev, (const char *)tail + (sent - len),
+			len + tail_len - sent);
+	}
+}
+
+void
 cconn_write_ref(struct cconn *cc, const void *data, size_t len,
 	void (*free_fn)(const void *data, size_t len, void *ctx), void *ctx)
 {
@@ -491,7 +518,10 @@ cconn_read(struct cconn *cc, cconn_parse_fn *parse, void *parser,
 		evtimer_add(cc->timer, &zero);
 		return;
 	}
-	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+	/* Enabling again re-adds the write event (two epoll_ctl calls per
+	 * reply): only when something disabled it. */
+	if (bufferevent_get_enabled(cc->bev) != (EV_READ | EV_WRITE))
+		bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_input(cc->bev)) > 0 ||
 	    cc->closed)
 		event_active(cc->kick, 0, 0);

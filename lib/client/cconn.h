@@ -47,6 +47,11 @@ void cconn_write(struct cconn *cc, const void *data, size_t len);
  * libevent is done with it. */
 void cconn_write_ref(struct cconn *cc, const void *data, size_t len,
 	void (*free_fn)(const void *data, size_t len, void *ctx), void *ctx);
+/* Queues data, borrowed (unchanged until the connection has sent it: in
+ * practice until the reply to it), then tail (copied), in one system call
+ * when the socket takes them. */
+void cconn_write_borrowed(struct cconn *cc, const void *data, size_t len,
+	const void *tail, size_t tail_len);
 /* Feeds input to parse(parser, ...) until it returns 1 (cb CLIENT_OK) or -1
  * (CLIENT_ERROR, the parser's error), or the step times out or the peer
  * closes (CLIENT_ERROR). Bytes after a complete reply stay buffered. */

@@ -496,10 +496,9 @@ smtpc_data_go_then(struct smtpc *c, smtpc_next_fn *next)
 	c->data_buf = NULL;
 	c->data_borrowed = NULL;
 	if (borrowed != NULL) {
-		cconn_write_ref(c->cc, borrowed, c->data_len, NULL, NULL);
-		if (c->data_len == 0 || borrowed[c->data_len - 1] != '\n')
-			cconn_write(c->cc, "\r\n", 2);
-		cconn_write(c->cc, ".\r\n", 3);
+		bool crlf = c->data_len > 0 && borrowed[c->data_len - 1] == '\n';
+		cconn_write_borrowed(c->cc, borrowed, c->data_len,
+			crlf ? ".\r\n" : "\r\n.\r\n", crlf ? 3 : 5);
 	} else {
 		cconn_write_ref(c->cc, stuffed, c->data_len, smtpc_free_ref,
 			NULL);
