@@ -173,6 +173,7 @@ imapd_free(struct imapd_session *s)
 	mailbox_free(&s->box);
 	free(s->tag);
 	free(s->user);
+	free(s->auth_attempt);
 	free(s->maildir);
 	free(s);
 }
@@ -350,8 +351,7 @@ imapd_auth_done(struct conn *c, enum directory_result result,
 		}
 		break;
 	case DIRECTORY_NOT_FOUND:
-		imapd_login_failed(s, user != NULL ? user->address : NULL,
-			"bad_password");
+		imapd_login_failed(s, s->auth_attempt, "bad_password");
 		break;
 	case DIRECTORY_ERROR:
 		imapd_tagged(s, "NO", "[UNAVAILABLE] Temporary "
@@ -359,6 +359,8 @@ imapd_auth_done(struct conn *c, enum directory_result result,
 		break;
 	}
 	directory_user_free(&user);
+	free(s->auth_attempt);
+	s->auth_attempt = NULL;
 	imapd_command_done(s);
 }
 
@@ -378,6 +380,8 @@ imapd_cmd_login(struct imapd_session *s, const struct imap_arg *args)
 			"connections.");
 		return true;
 	}
+	free(s->auth_attempt);
+	s->auth_attempt = xstrdup(user);
 	directory_authenticate_async(s->c, user, pass, imapd_auth_done, s);
 	return false;
 }
@@ -409,6 +413,8 @@ imapd_sasl_plain(struct imapd_session *s, const char *b64, size_t len)
 		free(user);
 		return true;
 	}
+	free(s->auth_attempt);
+	s->auth_attempt = xstrdup(authc);
 	directory_authenticate_async(s->c, authc, pass, imapd_auth_done, s);
 	smtp_auth_wipe(&msg);
 	buf_clear(&msg);
@@ -642,6 +648,7 @@ imapd_on_line(void *ctx, const char *line, size_t len, bool too_long)
 		len--;
 	if (s->sasl_wait) {
 		s->sasl_wait = false;
+		conn_pause_input(s->c, true); /* until the check is done */
 		if (imapd_sasl_plain(s, line, len))
 			imapd_command_done(s);
 		return;

@@ -49,6 +49,7 @@ struct imapd_session {
 	unsigned int bad_commands;
 
 	char *user;               /* authenticated address */
+	char *auth_attempt;       /* the name a login in flight tries */
 	char *maildir;            /* the user's Maildir root */
 	struct mailbox *box;      /* selected mailbox, or NULL */
 

@@ -138,6 +138,11 @@ class ImapTest(unittest.TestCase):
         with self.assertRaises(imaplib.IMAP4.error):
             m.login(user, pw)
         m.starttls(ctx())
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.login(user, "not-the-password")
+        # the one shape of a failed login (fail2ban matches it)
+        self.assertRegex(SRV.log_text(), r'auth\.fail sid=\S+ proto=imap '
+                         r'user="?%s"? rip=127\.0\.0\.1' % re.escape(user))
         m.login(user, pw)
         typ, data = m.select("INBOX")
         self.assertEqual(typ, "OK")
