@@ -29,7 +29,20 @@ struct render_node {
 	bool configured;
 	char *error;      /* why it cannot be drawn, or NULL */
 	time_t last_update;
+	long step;        /* seconds */
 };
+
+/* Data older than this is "stale": five minutes, or two steps and a minute
+ * for RRDs with a long step. */
+static bool
+node_is_stale(const struct render_node *n, time_t now)
+{
+	long limit = 2 * n->step + 60;
+
+	if (limit < 300)
+		limit = 300;
+	return now - n->last_update > limit;
+}
 
 static int
 node_cmp(const void *a, const void *b)
@@ -137,6 +150,16 @@ node_check(struct render_node *node, const char *daemon)
 		return;
 	}
 	node->last_update = t;
+	node->step = 60;
+	rrd_info_t *info = rrd_info_r(node->rrd_path);
+	for (rrd_info_t *i = info; i != NULL; i = i->next) {
+		if (strcmp(i->key, "step") == 0 && i->type == RD_I_CNT)
+			node->step = (long)i->value.u_cnt;
+	}
+	if (info != NULL)
+		rrd_info_free(info);
+	else
+		rrd_clear_error();
 }
 
 static char *
@@ -193,7 +216,7 @@ render_node(const struct dash_settings *set, const char *out_dir,
 	char when[64];
 	format_time(node->last_update, when, sizeof(when));
 	buf_printf(&page, "<p>Last data: %s", when);
-	if (now - node->last_update > 5 * 60)
+	if (node_is_stale(node, now))
 		buf_printf(&page, " <span class=\"warn\">(stale: %ld s ago)</span>",
 			(long)(now - node->last_update));
 	buf_append_str(&page, "</p>\n");
@@ -283,7 +306,7 @@ write_overview(const char *out_dir, struct render_node *nodes, size_t count,
 			continue;
 		}
 		format_time(n->last_update, when, sizeof(when));
-		bool stale = now - n->last_update > 5 * 60;
+		bool stale = node_is_stale(n, now);
 		buf_printf(&page, "<p>Last data: %s %s</p>\n", when,
 			stale ? "<span class=\"warn\">stale</span>" :
 			"<span class=\"ok\">current</span>");
