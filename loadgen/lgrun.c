@@ -136,6 +136,10 @@ lgrun_dispatch(struct lgrun *run, uint64_t seq, int64_t sched_us)
 	lgrun_fill(run, m, seq);
 	run->res->counts.scheduled++;
 	run->iv.offered++;
+	/* The generator's own error: how late the arrival leaves the
+	 * scheduler. Waiting for a connection after that is the platform's
+	 * and counts in smtp_transaction. */
+	hist_record(run->res->sched_lag, client_now_us() - sched_us);
 	sender_submit(run, (uint32_t)local);
 }
 

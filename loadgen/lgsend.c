@@ -248,7 +248,6 @@ sender_begin(struct sender *s, uint32_t local)
 	s->msg = local;
 	s->seq = (uint64_t)local * run->cfg.shards + run->cfg.shard;
 	m->state = LGM_SENDING;
-	hist_record(run->res->sched_lag, client_now_us() - m->sched_us);
 	if (s->open) {
 		sender_transaction(s);
 		return;

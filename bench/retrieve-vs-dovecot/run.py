@@ -156,17 +156,20 @@ def tree(pid):
     return found
 
 
-def idle_sessions(srv, n, pids_fn):
-    """Opens n plain IMAP sessions (LOGIN, SELECT, IDLE); returns the
-    server's PSS growth in KiB and how many reached IDLE."""
+def idle_sessions(srv, n, pids_fn, tls=False):
+    """Opens n IMAP sessions (LOGIN, SELECT, IDLE; IMAPS when tls); returns
+    the server's PSS growth in KiB and how many reached IDLE."""
     env, users = srv["env"], srv["users"]
-    port = int(env["IMAP_PORT"])
+    port = int(env["IMAPS_PORT" if tls else "IMAP_PORT"])
+    ctx = ssl.create_default_context(cafile=env["CA_FILE"]) if tls else None
     before = pss_kib(pids_fn())
     socks, ok = [], 0
     for i in range(n):
         user, pw = users[i % len(users)]
         try:
             s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            if ctx is not None:
+                s = ctx.wrap_socket(s, server_hostname="localhost")
             f = s.makefile("rb")
             f.readline()
             s.sendall(b"a LOGIN %s %s\r\nb SELECT INBOX\r\nc IDLE\r\n" %
@@ -200,6 +203,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--idle-sessions", type=int, default=1000)
+    ap.add_argument("--idle-tls", action="store_true",
+                    help="idle sessions over IMAPS")
     ap.add_argument("--rows", default="imap-fetch,pop3-retr,imap-session")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -284,10 +289,13 @@ def main():
                 srv = servers["postierd" if name == "postierd" else "dovecot"]
                 if name.startswith("dovecot"):
                     dovecot_mode(True)
-                grow, ok = idle_sessions(srv, a.idle_sessions, srv["pids"])
-                idle[name] = {"sessions": ok, "pss_kib": grow}
-                print("%s: %d idle sessions, PSS +%.1f MiB" %
-                      (name, ok, grow / 1024.0), flush=True)
+                grow, ok = idle_sessions(srv, a.idle_sessions, srv["pids"],
+                                         a.idle_tls)
+                idle[name] = {"sessions": ok, "pss_kib": grow,
+                              "tls": a.idle_tls}
+                print("%s: %d idle sessions%s, PSS +%.1f MiB" %
+                      (name, ok, " (TLS)" if a.idle_tls else "",
+                       grow / 1024.0), flush=True)
         print()
         if not rows:
             return
