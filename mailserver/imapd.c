@@ -87,9 +87,12 @@ imapd_untagged(struct imapd_session *s, const char *fmt, ...)
 void
 imapd_tagged(struct imapd_session *s, const char *status, const char *fmt, ...)
 {
-	if (strcmp(status, "OK") == 0 && s->state == IMAPD_STATE_SELECTED &&
-	    (s->cmd_flags & IMAPD_CMD_NO_SYNC) == 0)
-		imapd_sync_send(s);
+	/* RFC 3501 5.2, 7: updates may follow any command (Dovecot sends
+	 * them before every OK and NO); EXPUNGE not after non-UID FETCH,
+	 * STORE, SEARCH (7.4.1) */
+	if (s->state == IMAPD_STATE_SELECTED && (strcmp(status, "OK") == 0 ||
+	    strcmp(status, "NO") == 0))
+		imapd_sync_send(s, (s->cmd_flags & IMAPD_CMD_NO_EXPUNGE) == 0);
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "%s %s ", s->tag != NULL ? s->tag : "*", status);
@@ -491,13 +494,14 @@ static const struct imapd_command imapd_commands[] = {
 	{ "UNSELECT", imapd_cmd_unselect, IMAPD_CMD_SELECTED },
 	{ "EXPUNGE", imapd_cmd_expunge, IMAPD_CMD_SELECTED | IMAPD_CMD_UID },
 	{ "FETCH", imapd_cmd_fetch, IMAPD_CMD_SELECTED | IMAPD_CMD_UID |
-		IMAPD_CMD_NO_SYNC },
+		IMAPD_CMD_NO_EXPUNGE },
 	{ "STORE", imapd_cmd_store, IMAPD_CMD_SELECTED | IMAPD_CMD_UID |
-		IMAPD_CMD_NO_SYNC },
+		IMAPD_CMD_NO_EXPUNGE },
 	{ "SEARCH", imapd_cmd_search, IMAPD_CMD_SELECTED | IMAPD_CMD_UID |
-		IMAPD_CMD_NO_SYNC },
-	{ "COPY", imapd_cmd_copy, IMAPD_CMD_SELECTED | IMAPD_CMD_UID |
-		IMAPD_CMD_NO_SYNC },
+		IMAPD_CMD_NO_EXPUNGE },
+	/* COPY may report expunges (RFC 3501 7.4.1 names only the three
+	 * above; Dovecot does too) */
+	{ "COPY", imapd_cmd_copy, IMAPD_CMD_SELECTED | IMAPD_CMD_UID },
 	{ "MOVE", imapd_cmd_move, IMAPD_CMD_SELECTED | IMAPD_CMD_UID },
 };
 #undef ANY
@@ -532,7 +536,7 @@ imapd_dispatch(struct imapd_session *s)
 	}
 	s->cmd_flags = cmd->flags;
 	if (s->cmd_uid)
-		s->cmd_flags &= ~(unsigned int)IMAPD_CMD_NO_SYNC;
+		s->cmd_flags &= ~(unsigned int)IMAPD_CMD_NO_EXPUNGE;
 	bool allowed;
 	switch (s->state) {
 	case IMAPD_STATE_NOT_AUTH:

@@ -34,8 +34,8 @@ enum imapd_state {
 #define IMAPD_CMD_SELECTED  0x04 /* needs a selected mailbox */
 #define IMAPD_CMD_UID       0x08 /* has a UID form */
 /* RFC 3501 7.4.1: no EXPUNGE responses during FETCH, STORE, SEARCH (the
- * non-UID forms): no untagged updates at all after these */
-#define IMAPD_CMD_NO_SYNC   0x10
+ * non-UID forms): their updates hold expunged messages back */
+#define IMAPD_CMD_NO_EXPUNGE 0x10
 
 struct imapd_session {
 	struct conn *c;
@@ -62,8 +62,9 @@ struct imapd_session {
 	struct imapd_fetch_ctx *fetch;
 };
 
-/* Replies. imapd_tagged() with "OK" first sends the untagged updates the
- * running command allows. */
+/* Replies. imapd_tagged() with "OK" or "NO" in the selected state first
+ * sends the untagged updates the running command allows (all of them, or
+ * without EXPUNGE after IMAPD_CMD_NO_EXPUNGE commands). */
 void imapd_untagged(struct imapd_session *s, const char *fmt, ...)
 	ATTR_PRINTF(2, 3);
 void imapd_tagged(struct imapd_session *s, const char *status,
@@ -74,9 +75,12 @@ void imapd_command_done(struct imapd_session *s);
 /* The capability list for the current state. */
 void imapd_capability_append(struct imapd_session *s, struct buf *out);
 
-/* Untagged updates: rescans the selected mailbox and reports EXPUNGE,
- * EXISTS, RECENT, FLAGS and FETCH FLAGS changes. */
-void imapd_sync_send(struct imapd_session *s);
+/* Untagged updates: when the selected mailbox changed on disk (two stat()s
+ * say so) rescans it and reports EXISTS, RECENT, FLAGS and FETCH FLAGS
+ * changes, and, when expunges, EXPUNGE (also for the messages an earlier
+ * sync without expunges held back; without: vanished messages stay in the
+ * view and sequence numbers do not move). */
+void imapd_sync_send(struct imapd_session *s, bool expunges);
 /* The FLAGS and PERMANENTFLAGS of the selected mailbox. */
 void imapd_send_flags(struct imapd_session *s);
 /* "FLAGS (...)" of message i. */

@@ -149,6 +149,10 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 {
 	struct imapd_fetch_ctx *f = s->fetch;
 	struct mailbox *box = s->box;
+	/* expunged by someone else, held in the view until an EXPUNGE may
+	 * be sent: RFC 2180 4.1.2, no data */
+	if (box->msgs[i].expunged)
+		return false;
 	struct buf raw, msg, tmp;
 	buf_init(&raw);
 	buf_init(&msg);

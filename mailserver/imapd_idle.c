@@ -211,7 +211,7 @@ void
 imapd_idle_wakeup(struct imapd_session *s)
 {
 	if (s->idling && s->state == IMAPD_STATE_SELECTED)
-		imapd_sync_send(s);
+		imapd_sync_send(s, true);
 }
 
 bool
@@ -222,10 +222,10 @@ imapd_cmd_idle(struct imapd_session *s, const struct imap_arg *args)
 	metric_gauge_add(METRIC_IMAP_IDLE_SESSIONS, 1);
 	conn_write_str(s->c, "+ idling\r\n");
 	if (s->state == IMAPD_STATE_SELECTED) {
-		imapd_sync_send(s);
+		imapd_sync_send(s, true);
 		imapd_idle_register(s);
 		/* a change between the sync and the watch: look once more */
-		imapd_sync_send(s);
+		imapd_sync_send(s, true);
 	}
 	conn_pause_input(s->c, false); /* DONE is input */
 	return false;

@@ -58,14 +58,20 @@ imapd_send_flags(struct imapd_session *s)
 }
 
 void
-imapd_sync_send(struct imapd_session *s)
+imapd_sync_send(struct imapd_session *s, bool expunges)
 {
-	if (s->box == NULL || !mailbox_needs_sync(s->box))
+	if (s->box == NULL)
+		return;
+	/* cheap when nothing changed: two stat()s, no scan */
+	if (!mailbox_needs_sync(s->box) &&
+	    (!expunges || s->box->held_expunges == 0))
 		return;
 	struct mailbox_changes ch;
 	char *error = NULL;
 	unsigned int old_recent = s->box->recent_count;
-	if (mailbox_sync(s->box, &ch, &error) < 0) {
+	int ret = expunges ? mailbox_sync(s->box, &ch, &error) :
+		mailbox_sync_no_expunges(s->box, &ch, &error);
+	if (ret < 0) {
 		log_error("imap.sync_error", "sid=%s error=%s", conn_sid(s->c),
 			log_quote(error));
 		free(error);

@@ -342,7 +342,7 @@ imapd_copy(struct imapd_session *s, const struct imap_arg *args, bool move)
 					free(error);
 				}
 			}
-			s->cmd_flags &= ~(unsigned int)IMAPD_CMD_NO_SYNC;
+			s->cmd_flags &= ~(unsigned int)IMAPD_CMD_NO_EXPUNGE;
 			imapd_tagged(s, "OK", "Move completed.");
 		} else {
 			imapd_tagged(s, "OK", "%sCopy completed.",

@@ -490,8 +490,9 @@ mailbox_needs_sync(struct mailbox *box)
 		c.tv_nsec != box->cur_mtime.tv_nsec;
 }
 
-int
-mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
+static int
+mailbox_sync_view(struct mailbox *box, struct mailbox_changes *ch,
+	bool keep_expunged, char **error_r)
 {
 	struct mailbox_scan s = { 0 };
 	/* taken before the scan: a change during it is seen next time */
@@ -551,20 +552,40 @@ mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
 	}
 	qsort(msgs, n, sizeof(*msgs), mailbox_msg_uid_cmp);
 	uint32_t old_validity = box->uidvalidity;
+	bool reset = old_validity != 0 && old_validity != ul.uidvalidity;
+	if (reset && keep_expunged) {
+		/* every message would be expunged: leave the view as it is
+		 * and forget the mtimes, so the next sync looks again */
+		for (unsigned int k = 0; k < n; k++)
+			mailbox_msg_clear(&msgs[k]);
+		free(msgs);
+		free(sorted);
+		uidlist_clear(&ul);
+		mailbox_scan_clear(&s);
+		memset(&box->new_mtime, 0, sizeof(box->new_mtime));
+		memset(&box->cur_mtime, 0, sizeof(box->cur_mtime));
+		return 0;
+	}
 	box->uidvalidity = ul.uidvalidity;
 	box->uidnext = uidlist_next_uid(&ul);
 	free(sorted);
 	uidlist_clear(&ul);
 	mailbox_scan_clear(&s);
 
-	/* compare with the old view */
-	unsigned int i = 0, j = 0;
-	bool reset = old_validity != 0 && old_validity != box->uidvalidity;
+	/* compare with the old view; the new view is the scan plus (when
+	 * keep_expunged) the old messages that vanished, in UID order */
+	struct mailbox_msg *view = xcalloc(n + box->count + 1, sizeof(*view));
+	unsigned int i = 0, j = 0, v = 0, held = 0;
 	while (i < box->count || j < n) {
 		struct mailbox_msg *o = i < box->count ? &box->msgs[i] : NULL;
 		struct mailbox_msg *m = j < n ? &msgs[j] : NULL;
 		if (o != NULL && (m == NULL || o->uid < m->uid || reset)) {
-			if (ch != NULL) {
+			if (keep_expunged) {
+				view[v] = *o;
+				view[v++].expunged = true;
+				o->name = NULL; /* moved */
+				held++;
+			} else if (ch != NULL) {
 				ch->expunged = xrealloc(ch->expunged,
 					(ch->n_expunged + 1) * sizeof(uint32_t));
 				ch->expunged[ch->n_expunged++] = i + 1;
@@ -585,14 +606,17 @@ mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
 				ch->flag_changed = xrealloc(ch->flag_changed,
 					(ch->n_flag_changed + 1) *
 					sizeof(uint32_t));
-				ch->flag_changed[ch->n_flag_changed++] = j + 1;
+				ch->flag_changed[ch->n_flag_changed++] = v + 1;
 			}
+			view[v++] = *m;
 			i++;
 			j++;
 			continue;
 		}
-		j++; /* a new message */
+		view[v++] = *m; /* a new message */
+		j++;
 	}
+	free(msgs); /* the names moved to view */
 	if (ch != NULL && ch->n_expunged > 1) {
 		/* descending, so each number is valid when it is sent */
 		for (unsigned int a = 0, b = ch->n_expunged - 1; a < b; a++, b--) {
@@ -604,11 +628,12 @@ mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
 	for (unsigned int k = 0; k < box->count; k++)
 		mailbox_msg_clear(&box->msgs[k]);
 	free(box->msgs);
-	box->msgs = msgs;
-	box->count = box->cap = n;
+	box->msgs = view;
+	box->count = box->cap = v;
+	box->held_expunges = held;
 	box->recent_count = 0;
-	for (unsigned int k = 0; k < n; k++) {
-		if ((msgs[k].flags & MAILBOX_FLAG_RECENT) != 0)
+	for (unsigned int k = 0; k < v; k++) {
+		if ((view[k].flags & MAILBOX_FLAG_RECENT) != 0)
 			box->recent_count++;
 	}
 	unsigned int old_kw = box->n_keywords;
@@ -616,6 +641,19 @@ mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
 	if (ch != NULL && box->n_keywords != old_kw)
 		ch->keywords_changed = true;
 	return 0;
+}
+
+int
+mailbox_sync(struct mailbox *box, struct mailbox_changes *ch, char **error_r)
+{
+	return mailbox_sync_view(box, ch, false, error_r);
+}
+
+int
+mailbox_sync_no_expunges(struct mailbox *box, struct mailbox_changes *ch,
+	char **error_r)
+{
+	return mailbox_sync_view(box, ch, true, error_r);
 }
 
 int
@@ -696,6 +734,8 @@ static int
 mailbox_msg_relocate(struct mailbox *box, unsigned int i)
 {
 	struct mailbox_msg *m = &box->msgs[i];
+	if (m->expunged)
+		return 0; /* the last scan found it gone: no second look */
 	for (int pass = 0; pass < 2; pass++) {
 		const char *sub = pass == 0 ? "cur" : "new";
 		char *dir = xasprintf("%s/%s", box->path, sub);
@@ -841,6 +881,8 @@ mailbox_set_flags(struct mailbox *box, unsigned int i, unsigned int flags,
 	uint32_t keywords, char **error_r)
 {
 	struct mailbox_msg *m = &box->msgs[i];
+	if (m->expunged)
+		return 0;
 	unsigned int stored = flags & MAILBOX_FLAGS_STORED;
 	if (stored == (m->flags & MAILBOX_FLAGS_STORED) &&
 	    keywords == m->keywords && !m->in_new) {

@@ -47,6 +47,7 @@ struct mailbox_msg {
 	uint64_t size;        /* bytes on disk (S=), 0 = not known yet */
 	uint64_t vsize;       /* RFC822.SIZE (W=), 0 = not known yet */
 	time_t mtime;         /* INTERNALDATE, 0 = not read yet */
+	bool expunged;        /* file gone, kept in the view (held expunge) */
 };
 
 struct mailbox {
@@ -62,6 +63,10 @@ struct mailbox {
 	/* to notice changes cheaply */
 	struct timespec new_mtime, cur_mtime;
 	unsigned int recent_count;
+	/* messages whose files vanished but that a sync without expunges
+	 * kept in the view (msgs[i].expunged); the next mailbox_sync()
+	 * reports them */
+	unsigned int held_expunges;
 };
 
 /* What a sync found, for EXISTS/EXPUNGE/FETCH FLAGS replies. */
@@ -95,6 +100,13 @@ void mailbox_free(struct mailbox **box);
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes,
 	char **error_r);
 void mailbox_changes_clear(struct mailbox_changes *changes);
+/* Like mailbox_sync(), but messages whose files vanished stay in the view
+ * (marked expunged, counted in held_expunges) and are not reported, so no
+ * sequence number shifts (IMAP after non-UID FETCH, STORE, SEARCH: RFC 3501
+ * 7.4.1); new messages and flag changes are reported. A UIDVALIDITY change
+ * is left for the next mailbox_sync(). */
+int mailbox_sync_no_expunges(struct mailbox *box,
+	struct mailbox_changes *changes, char **error_r);
 
 /* Whether new/ or cur/ changed since the last sync (cheap: two stat()s),
  * so idle sessions do not rescan a large folder on every NOOP. */

@@ -1,6 +1,7 @@
 """POP3 and IMAP against a dev server: python poplib/imaplib over plain,
 STARTTLS and implicit TLS, curl's pop3/imap URLs, two concurrent sessions,
-IDLE woken by an SMTP delivery, and misbehaving peers. Every message read
+IDLE woken by an SMTP delivery, untagged updates after every command (EXPUNGE
+held back after non-UID FETCH/STORE/SEARCH), and misbehaving peers. Every message read
 back must end with exactly the bytes sent over SMTP (delivery prepends
 Return-Path and Received)."""
 import imaplib
@@ -22,7 +23,7 @@ SRV = None
 
 def setUpModule():
     global SRV
-    SRV = DevServer(["--users", "9"]).start()
+    SRV = DevServer(["--users", "10"]).start()
 
 
 def tearDownModule():
@@ -240,6 +241,72 @@ class ImapTest(unittest.TestCase):
             if line.startswith(tag):
                 self.assertIn(b"OK", line)
                 break
+        a.logout()
+        b.logout()
+
+    def test_updates_after_every_command(self):
+        # RFC 3501 7, 7.4.1 (Dovecot's behaviour): EXISTS and FETCH FLAGS
+        # updates follow any command; EXPUNGE not a non-UID FETCH, STORE or
+        # SEARCH (sequence numbers must not move), but NOOP and UID ones.
+        user, pw = SRV.users[9]
+        for i in range(3):
+            send(user, "upd-%d" % i)
+        wait_count(user, pw, 3)
+        a = imap_login(user, pw)
+        b = imap_login(user, pw)
+        self.assertEqual(int(a.select("INBOX")[1][0]), 3)
+        b.select("INBOX")
+
+        def raw(m, command):
+            tag = m._new_tag()
+            m.send(tag + b" " + command + b"\r\n")
+            lines = []
+            while True:
+                line = m.readline()
+                if line.startswith(tag + b" "):
+                    return b"".join(lines), line
+                lines.append(line)
+
+        # b flags 1, expunges 3; then a delivery
+        b.store("1", "+FLAGS", "\\Flagged")
+        b.store("3", "+FLAGS", "\\Deleted")
+        b.expunge()
+        send(user, "upd-new")
+        wait_count(user, pw, 3)
+        out, done = raw(a, b"FETCH 2 (UID)")
+        self.assertTrue(done.split()[1] == b"OK", done)
+        self.assertIn(b"* 4 EXISTS\r\n", out)  # 3 known (one gone) + 1
+        self.assertRegex(out, rb"\* 1 FETCH \(UID \d+ FLAGS \([^)]*\\Flagged")
+        self.assertNotIn(b"EXPUNGE", out)
+        # still held back after STORE and SEARCH; numbers have not moved
+        out, done = raw(a, b"STORE 2 +FLAGS.SILENT (\\Seen)")
+        self.assertNotIn(b"EXPUNGE", out + done)
+        out, done = raw(a, b"SEARCH ALL")
+        self.assertIn(b"* SEARCH 1 2 3 4\r\n", out)
+        self.assertNotIn(b"EXPUNGE", out)
+        # the vanished message's body is gone: RFC 2180 4.1.2
+        out, done = raw(a, b"FETCH 3 (BODY.PEEK[])")
+        self.assertIn(b"EXPUNGEISSUED", done)
+        self.assertNotIn(b"EXPUNGE\r\n", out)
+        # NOOP delivers it; then 3 is the new message
+        out, done = raw(a, b"NOOP")
+        self.assertIn(b"* 3 EXPUNGE\r\n", out)
+        out, done = raw(a, b"FETCH 3 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn(b"Subject: upd-new", out)
+        self.assertEqual(a.noop()[0], "OK")
+        # an expunge by b shows at once after a UID command
+        b.store("1", "+FLAGS", "\\Deleted")
+        b.expunge()
+        out, done = raw(a, b"UID FETCH 1:* (FLAGS)")
+        self.assertIn(b"* 1 EXPUNGE\r\n", out)
+        # COPY may send it too (RFC 3501 7.4.1 forbids it only during
+        # FETCH, STORE, SEARCH)
+        b.store("1", "+FLAGS", "\\Deleted")
+        b.expunge()
+        out, done = raw(a, b"COPY 2 INBOX")
+        self.assertTrue(done.split()[1] == b"OK", done)
+        self.assertIn(b"* 1 EXPUNGE\r\n", out)
+        self.assertIn(b"* 2 EXISTS\r\n", out)  # the copy
         a.logout()
         b.logout()
 

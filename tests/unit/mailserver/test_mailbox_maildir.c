@@ -350,8 +350,12 @@ test_renamed_behind_our_back(void **state)
 	buf_init(&from);
 	buf_init(&to);
 	mailbox_msg_path(box, 0, &from);
-	buf_append(&to, buf_data(&from), strcspn(buf_data(&from) +
-		strlen(root) + 5, ":") + strlen(root) + 5);
+	/* "<root>/cur/<base>:2,..." -> "<root>/cur/<base>:2,FRS" (a heap
+	 * copy: gcc's -Wstringop-overread cannot size buf_data()) */
+	char *old_path = xstrdup(buf_data(&from));
+	size_t dir_len = strlen(root) + 5;
+	buf_append(&to, old_path, dir_len + strcspn(old_path + dir_len, ":"));
+	free(old_path);
 	buf_append_str(&to, ":2,FRS");
 	assert_int_equal(rename(buf_data(&from), buf_data(&to)), 0);
 	struct buf body;
@@ -369,6 +373,87 @@ test_renamed_behind_our_back(void **state)
 	buf_clear(&from);
 	buf_clear(&to);
 	mailbox_free(&box);
+}
+
+/* IMAP after non-UID FETCH/STORE/SEARCH: a vanished message stays in the
+ * view (sequence numbers do not move) while new mail and flag changes are
+ * reported; the next full sync reports the expunge. */
+static void
+test_sync_without_expunges(void **state)
+{
+	(void)state;
+	char *error = NULL;
+	mkdirs(".Held");
+	write_file(".Held/cur/1800000001.M1P1.h:2,", msg1);
+	write_file(".Held/cur/1800000002.M2P2.h:2,S", msg2);
+	write_file(".Held/cur/1800000003.M3P3.h:2,", msg1);
+	struct mailbox *a, *b;
+	assert_int_equal(mailbox_open(root, "Held", false, &a, &error), 1);
+	assert_int_equal(mailbox_open(root, "Held", false, &b, &error), 1);
+	assert_int_equal(a->count, 3);
+	assert_false(mailbox_needs_sync(a));
+	/* b flags 1 and expunges 2; a delivery */
+	assert_int_equal(mailbox_set_flags(b, 0, MAILBOX_FLAG_FLAGGED, 0,
+		&error), 1);
+	assert_int_equal(mailbox_expunge(b, 1, &error), 0);
+	write_file(".Held/new/1800000009.M9P9.h", msg2);
+	assert_true(mailbox_needs_sync(a));
+
+	struct mailbox_changes ch;
+	for (int round = 0; round < 2; round++) {
+		/* the second round: nothing new, the vanished one stays */
+		assert_int_equal(mailbox_sync_no_expunges(a, &ch, &error), 0);
+		assert_int_equal(ch.n_expunged, 0);
+		assert_int_equal(ch.old_count, round == 0 ? 3 : 4);
+		assert_int_equal(ch.n_flag_changed, round == 0 ? 1 : 0);
+		if (round == 0)
+			assert_int_equal(ch.flag_changed[0], 1);
+		mailbox_changes_clear(&ch);
+		assert_int_equal(a->count, 4);
+		assert_int_equal(a->held_expunges, 1);
+		assert_true(a->msgs[1].expunged);
+		assert_int_equal(a->msgs[1].uid, 2);
+		assert_false(a->msgs[3].expunged);
+		assert_int_equal(a->msgs[3].uid, 4);
+		assert_int_equal(a->msgs[0].flags & MAILBOX_FLAGS_STORED,
+			MAILBOX_FLAG_FLAGGED);
+		assert_int_equal(mailbox_find_uid(a, 2), 1);
+		/* moving new/ to cur/ changed both: one more scan */
+		assert_int_equal(mailbox_needs_sync(a), round == 0);
+	}
+	struct buf body;
+	buf_init(&body);
+	assert_int_equal(mailbox_msg_read(a, 1, &body), 0);
+	assert_int_equal(mailbox_set_flags(a, 1, MAILBOX_FLAG_SEEN, 0, &error),
+		0);
+	assert_int_equal(mailbox_msg_read(a, 3, &body), 1);
+	buf_clear(&body);
+
+	/* a full sync reports it, at its sequence number */
+	assert_int_equal(mailbox_sync(a, &ch, &error), 0);
+	assert_int_equal(ch.n_expunged, 1);
+	assert_int_equal(ch.expunged[0], 2);
+	mailbox_changes_clear(&ch);
+	assert_int_equal(a->count, 3);
+	assert_int_equal(a->held_expunges, 0);
+	assert_int_equal(a->msgs[1].uid, 3);
+
+	/* a new UIDVALIDITY is left to the full sync */
+	uint32_t validity = a->uidvalidity;
+	write_file(".Held/dovecot-uidlist",
+		"3 V1900000000 N1 G0123456789abcdef0123456789abcdef\n");
+	assert_int_equal(mailbox_sync_no_expunges(a, &ch, &error), 0);
+	mailbox_changes_clear(&ch);
+	assert_int_equal(a->uidvalidity, validity);
+	assert_int_equal(a->count, 3);
+	assert_true(mailbox_needs_sync(a));
+	assert_int_equal(mailbox_sync(a, &ch, &error), 0);
+	assert_int_equal(ch.n_expunged, 3);
+	mailbox_changes_clear(&ch);
+	assert_int_equal(a->uidvalidity, 1900000000u);
+	assert_int_equal(a->count, 3);
+	mailbox_free(&a);
+	mailbox_free(&b);
 }
 
 static void
@@ -396,6 +481,7 @@ main(void)
 		cmocka_unit_test(test_lock_held),
 		cmocka_unit_test(test_folders_subscriptions),
 		cmocka_unit_test(test_renamed_behind_our_back),
+		cmocka_unit_test(test_sync_without_expunges),
 		cmocka_unit_test(test_bad_trees),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
