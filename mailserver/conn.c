@@ -543,39 +543,15 @@ conn_starttls_switch(struct conn *c)
 
 /* --- session start --- */
 
-/* XXX Retrieval (POP3/IMAP) landed after the runtime: while its sources
- * are absent the start functions are weak and a role without one is not
- * opened. A weak reference never pulls an object out of a static library, so
- * as soon as the source exists the reference must be strong, which
- * __has_include() of the source tells at compile time. Once pop3d.c and
- * imapd.c are permanent this reduces to protocols.h. */
-#if __has_include("pop3d.c")
-#define CONN_POP3D_START pop3d_session_start
-#else
-extern void pop3d_session_start(struct conn *c) __attribute__((weak));
-#define CONN_POP3D_START pop3d_session_start
-#endif
-#if __has_include("imapd.c")
-#define CONN_IMAPD_START imapd_session_start
-#else
-extern void imapd_session_start(struct conn *c) __attribute__((weak));
-#define CONN_IMAPD_START imapd_session_start
-#endif
-
+/* The protocol whose session serves a role (protocols.h). */
 static void (*conn_start_fn(enum conn_role role))(struct conn *)
 {
 	const char *proto = conn_role_proto(role);
 	if (proto[0] == 's')
 		return smtpd_session_start;
 	if (proto[0] == 'p')
-		return CONN_POP3D_START;
-	return CONN_IMAPD_START;
-}
-
-bool
-conn_role_implemented(enum conn_role role)
-{
-	return conn_start_fn(role) != NULL;
+		return pop3d_session_start;
+	return imapd_session_start;
 }
 
 static void

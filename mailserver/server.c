@@ -185,12 +185,6 @@ server_bind(const struct postierd_settings *set, char **error_r)
 		if (value == NULL)
 			continue;
 		server.wanted[role] = true;
-		if (!conn_role_implemented(role)) {
-			log_warn("server.role_unavailable", "role=%s reason=%s",
-				conn_role_name(role), "protocol_not_built");
-			server.wanted[role] = false;
-			continue;
-		}
 		bool implicit = role == CONN_ROLE_SUBMISSIONS ||
 			role == CONN_ROLE_POP3S || role == CONN_ROLE_IMAPS;
 		if (implicit && set->tls_cert_file == NULL) {

@@ -92,8 +92,6 @@ void conn_abort(struct conn *c, const char *reason);
 struct conn *conn_list_next(const struct conn *c);
 /* Seeds connection ids (the high 32 bits), once at start-up. */
 void conn_ids_init(uint64_t seed);
-/* Whether the protocol of role is linked in (its start function exists). */
-bool conn_role_implemented(enum conn_role role);
 
 /* guard.c: limits at accept, for conn.c. */
 enum guard_refusal {

@@ -253,11 +253,8 @@ smtpd_data_line(struct smtpd_session *s, const char *line, size_t len,
 	if (too_long) {
 		flags = SMTP_DATA_LINE_TOO_LONG | SMTP_DATA_LINE_CRLF;
 	} else if (line[len] != '\n') {
-		/* XXX: conn.h does not say how a line ended; conn.c hands us
-		 * the line inside its input buffer, terminator included, so
-		 * line[len] is '\r' for CRLF and '\n' for a bare LF. Needed to
-		 * accept "." as the end only after and before CRLF (SMTP
-		 * smuggling). */
+		/* conn.h: line[len] is '\r' for CRLF, '\n' for a bare LF.
+		 * "." ends the data only between CRLFs (SMTP smuggling). */
 		flags = SMTP_DATA_LINE_CRLF;
 	}
 	if (smtp_data_line(&s->reader, line, len, flags, &s->data) > 0) {
