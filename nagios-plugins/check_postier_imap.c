@@ -5,7 +5,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -39,54 +38,11 @@ close_session(void *session)
 	imapc_sync_free(&c);
 }
 
-/* The "* CAPABILITY ..." line of the last CAPABILITY command, upper-cased
- * with a space at both ends. XXX: a work-around: imapc_has_capa() also
- * takes "CAPABILITY " from the tagged text ("a2 OK Capability completed."
- * replaces the list with "COMPLETED."), reported to lib/client's owner. */
-static char capa_list[4096];
-
-static void
-keep_capabilities(const struct imapc *c)
-{
-	const char *s = buf_data(&imapc_resp(c)->untagged);
-	capa_list[0] = '\0';
-	for (const char *line = s; line != NULL && *line != '\0';) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
-		if (len > 13 && strncasecmp(line, "* CAPABILITY ", 13) == 0) {
-			size_t n = 0;
-			capa_list[n++] = ' ';
-			for (size_t i = 13; i < len && n + 2 < sizeof(capa_list);
-			    i++) {
-				if (line[i] == '\r')
-					continue;
-				capa_list[n++] = (char)toupper(
-					(unsigned char)line[i]);
-			}
-			capa_list[n++] = ' ';
-			capa_list[n] = '\0';
-			return;
-		}
-		line = nl != NULL ? nl + 1 : NULL;
-	}
-}
-
+/* mailcheck_capas() takes a session-agnostic predicate. */
 static bool
 has_capa(const void *session, const char *name)
 {
-	char want[128];
-	size_t n = strlen(name);
-
-	if (capa_list[0] == '\0')
-		return imapc_has_capa(session, name);
-	if (n + 3 > sizeof(want))
-		return false;
-	want[0] = ' ';
-	for (size_t i = 0; i < n; i++)
-		want[i + 1] = (char)toupper((unsigned char)name[i]);
-	want[n + 1] = ' ';
-	want[n + 2] = '\0';
-	return strstr(capa_list, want) != NULL;
+	return imapc_has_capa(session, name);
 }
 
 static const char *
@@ -142,8 +98,6 @@ main(int argc, char **argv)
 	if (m.tls == CLIENT_TLS_STARTTLS) {
 		plugin_phase("CAPABILITY");
 		r = imapc_sync_capability(c);
-		if (r == CLIENT_OK)
-			keep_capabilities(c);
 		if (r == CLIENT_OK && !has_capa(c, "STARTTLS")) {
 			free(greeting);
 			mailcheck_fail(&m, "STARTTLS", CLIENT_ERROR,
@@ -164,7 +118,6 @@ main(int argc, char **argv)
 		mailcheck_fail(&m, "CAPABILITY", r, imapc_error(c),
 			resp_text(c));
 	}
-	keep_capabilities(c);
 	if (!has_capa(c, "IMAP4rev1") && !has_capa(c, "IMAP4rev2"))
 		mailcheck_note(&m, PLUGIN_STATE_WARNING,
 			"IMAP4rev1 not in CAPABILITY");

@@ -120,6 +120,16 @@ imapc_capa_from(struct imapc *c, const char *s, size_t len)
 		}
 		if (hit == NULL)
 			return;
+		/* RFC 3501 7.2.1 / 7.1: "* CAPABILITY ..." at the start of an
+		 * untagged line, or the [CAPABILITY ...] response code; a word
+		 * in free text ("a2 OK Capability completed.") is neither. */
+		bool is_code = hit > s && hit[-1] == '[';
+		bool is_line = hit - s >= 2 && hit[-1] == ' ' && hit[-2] == '*' &&
+			(hit - 2 == s || hit[-3] == '\n');
+		if (!is_code && !is_line) {
+			p = hit + sizeof(word) - 1;
+			continue;
+		}
 		buf_reset(&c->capa);
 		buf_append_char(&c->capa, ' ');
 		const char *q = hit + sizeof(word) - 1;
