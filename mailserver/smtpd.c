@@ -686,6 +686,14 @@ static void
 smtpd_on_timeout(void *context)
 {
 	struct smtpd_session *s = context;
+	/* While draining, the runtime shortens idle timeouts to close idle
+	 * sessions: between transactions that is a shutdown, not a timeout. */
+	if (conn_server_draining(s->conn) && (s->state == SMTPD_STATE_INIT ||
+	    s->state == SMTPD_STATE_READY)) {
+		smtpd_close(s, "shutdown", 421, "4.3.2",
+			"Service shutting down, try again later");
+		return;
+	}
 	/* RFC 5321 4.5.3.2.7 / 4.5.3.2.5 */
 	smtpd_close(s, s->state == SMTPD_STATE_DATA ? "timeout_data" : "timeout",
 		421, "4.4.2", "Error: timeout exceeded");
