@@ -85,6 +85,7 @@ struct conn {
 	bool paused;         /* session asked to stop input */
 	bool wm_blocked;     /* output above the high watermark */
 	bool drain_wanted;   /* output went above LOW: on_drained() due */
+	bool yield_wanted;   /* conn_yield(): on_drained() at the next turn */
 	bool eof;            /* peer closed its side */
 	bool in_process;
 	long long timeout_ms;
@@ -401,6 +402,18 @@ conn_write(struct conn *c, const void *data, size_t len)
 		return;
 	evbuffer_add(bufferevent_get_output(c->bev), data, len);
 	conn_check_output(c);
+}
+
+void
+conn_yield(struct conn *c)
+{
+	if (c->state != CONN_STATE_OPEN)
+		return;
+	/* a zero timeout, not event_active(): timers run after the loop has
+	 * polled, so other connections' I/O goes first */
+	static const struct timeval next_turn = { 0, 0 };
+	c->yield_wanted = true;
+	event_add(c->kick, &next_turn);
 }
 
 void
@@ -796,6 +809,14 @@ conn_kick_cb(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED,
 			conn_starttls_switch(c);
 		break;
 	case CONN_STATE_OPEN:
+		if (c->yield_wanted) {
+			c->yield_wanted = false;
+			if (c->h != NULL && c->h->on_drained != NULL)
+				c->h->on_drained(c->session);
+			if (c->state != CONN_STATE_OPEN)
+				break;
+			conn_check_output(c);
+		}
 		conn_process(c);
 		break;
 	default:

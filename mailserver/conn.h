@@ -81,6 +81,10 @@ void conn_write_str(struct conn *c, const char *s);
 void conn_printf(struct conn *c, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* Bytes queued for the peer and not yet sent. */
 size_t conn_output_pending(const struct conn *c);
+/* Calls on_drained() at the loop's next turn, after the I/O of the other
+ * connections that is ready by then: a long command (SEARCH over message
+ * text) runs in slices instead of holding the loop. */
+void conn_yield(struct conn *c);
 
 /* Stops (true) or resumes (false) delivering input events. Input already
  * buffered stays buffered; on resume it is delivered from the loop, never

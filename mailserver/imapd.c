@@ -172,6 +172,7 @@ imapd_free(struct imapd_session *s)
 	if (s->idle_registered)
 		imapd_idle_unregister(s);
 	imapd_fetch_free(s);
+	imapd_search_free(s);
 	imap_parser_free(&s->parser);
 	mailbox_free(&s->box);
 	free(s->tag);
@@ -688,6 +689,8 @@ imapd_on_drained(void *ctx)
 	struct imapd_session *s = ctx;
 	if (s->fetch != NULL)
 		imapd_fetch_continue(s);
+	else if (s->search != NULL)
+		imapd_search_continue(s);
 }
 
 static void

@@ -20,6 +20,7 @@
 struct conn;
 struct mailbox;
 struct imapd_fetch_ctx;
+struct imapd_search_ctx;
 
 enum imapd_state {
 	IMAPD_STATE_NOT_AUTH,
@@ -58,8 +59,9 @@ struct imapd_session {
 	/* IDLE */
 	bool idling;
 	bool idle_registered;
-	/* FETCH streaming */
+	/* FETCH and SEARCH streaming */
 	struct imapd_fetch_ctx *fetch;
+	struct imapd_search_ctx *search;
 };
 
 /* Replies. imapd_tagged() with "OK" or "NO" in the selected state first
@@ -126,6 +128,10 @@ bool imapd_cmd_idle(struct imapd_session *s, const struct imap_arg *args);
 /* FETCH streaming: continue after the output drained; free on close. */
 void imapd_fetch_continue(struct imapd_session *s);
 void imapd_fetch_free(struct imapd_session *s);
+/* SEARCH in slices: continue at the next loop turn or after the output
+ * drained; free on close. */
+void imapd_search_continue(struct imapd_session *s);
+void imapd_search_free(struct imapd_session *s);
 
 /* IDLE: the watcher calls imapd_idle_wakeup() on the session's loop when
  * the mailbox directory changed. */

@@ -4,7 +4,9 @@
  * SEARCH reads a message only when a key needs its header or body; string
  * keys match case-insensitively (ASCII) on the raw text, without decoding
  * MIME encodings or charsets (what Dovecot does without an FTS plugin is
- * more: it decodes; XXX: encoded-words and base64 bodies are not decoded). */
+ * more: it decodes; XXX: encoded-words and base64 bodies are not decoded).
+ * It runs in slices (see imapd_search_continue) so a text search over a large
+ * mailbox neither holds the loop nor buffers its whole answer. */
 #include "postier.h"
 
 #include <stdlib.h>
@@ -189,6 +191,68 @@ imapd_search_match(struct imapd_search_msg *m,
 	return false;
 }
 
+/* SEARCH runs in slices: at most this many messages read from disk, or
+ * tested from the index alone, per loop turn; the "* SEARCH" line goes out
+ * in pieces of IMAPD_SEARCH_FLUSH bytes and waits while the client has
+ * IMAPD_SEARCH_HIGH bytes unread. */
+#define IMAPD_SEARCH_SLICE_READS 16
+#define IMAPD_SEARCH_SLICE_TESTS 4096
+#define IMAPD_SEARCH_FLUSH (16 * 1024)
+#define IMAPD_SEARCH_HIGH (256 * 1024)
+
+struct imapd_search_ctx {
+	struct imap_search_key *key;
+	unsigned int pos;
+	struct buf out; /* the part of the line not yet written */
+};
+
+void
+imapd_search_free(struct imapd_session *s)
+{
+	struct imapd_search_ctx *q = s->search;
+	if (q == NULL)
+		return;
+	imap_search_free(&q->key);
+	buf_clear(&q->out);
+	free(q);
+	s->search = NULL;
+}
+
+void
+imapd_search_continue(struct imapd_session *s)
+{
+	struct imapd_search_ctx *q = s->search;
+	unsigned int reads = 0, tests = 0;
+	while (q->pos < s->box->count) {
+		if (conn_output_pending(s->c) >= IMAPD_SEARCH_HIGH)
+			return; /* on_drained() brings us back */
+		if (reads >= IMAPD_SEARCH_SLICE_READS ||
+		    tests >= IMAPD_SEARCH_SLICE_TESTS) {
+			conn_yield(s->c);
+			return;
+		}
+		unsigned int i = q->pos++;
+		struct imapd_search_msg m = { .s = s, .i = i };
+		buf_init(&m.text);
+		if (imapd_search_match(&m, q->key, NULL))
+			buf_printf(&q->out, " %u", s->cmd_uid ?
+				s->box->msgs[i].uid : i + 1);
+		reads += m.loaded;
+		tests++;
+		buf_clear(&m.text);
+		mime_part_free(&m.root);
+		if (buf_len(&q->out) >= IMAPD_SEARCH_FLUSH) {
+			imapd_write(s, &q->out);
+			buf_reset(&q->out);
+		}
+	}
+	buf_append_str(&q->out, "\r\n");
+	imapd_write(s, &q->out);
+	imapd_search_free(s);
+	imapd_tagged(s, "OK", "Search completed.");
+	imapd_command_done(s);
+}
+
 bool
 imapd_cmd_search(struct imapd_session *s, const struct imap_arg *args)
 {
@@ -213,24 +277,13 @@ imapd_cmd_search(struct imapd_session *s, const struct imap_arg *args)
 			error);
 		return true;
 	}
-	struct buf out;
-	buf_init(&out);
-	buf_append_str(&out, "* SEARCH");
-	for (unsigned int i = 0; i < s->box->count; i++) {
-		struct imapd_search_msg m = { .s = s, .i = i };
-		buf_init(&m.text);
-		if (imapd_search_match(&m, key, NULL))
-			buf_printf(&out, " %u", s->cmd_uid ?
-				s->box->msgs[i].uid : i + 1);
-		buf_clear(&m.text);
-		mime_part_free(&m.root);
-	}
-	buf_append_str(&out, "\r\n");
-	imapd_write(s, &out);
-	buf_clear(&out);
-	imap_search_free(&key);
-	imapd_tagged(s, "OK", "Search completed.");
-	return true;
+	struct imapd_search_ctx *q = xcalloc(1, sizeof(*q));
+	q->key = key;
+	buf_init(&q->out);
+	buf_append_str(&q->out, "* SEARCH");
+	s->search = q;
+	imapd_search_continue(s);
+	return false;
 }
 
 /* "1:3,5" from a sorted UID list. */
