@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/xmalloc.h"
 #include "dash_graph.h"
+#include "dash_png.h"
 
 struct argv_list {
 	char **v;
@@ -105,6 +106,7 @@ dash_graph_draw(const struct dash_graph *g, const char *rrd_path,
 	free(path);
 
 	rrd_clear_error();
+	unsigned long pngs_before = dash_png_files_written();
 	rrd_info_t *info = rrd_graph_v(a.n, a.v);
 	int ret = 0;
 	if (info == NULL) {
@@ -113,6 +115,14 @@ dash_graph_draw(const struct dash_graph *g, const char *rrd_path,
 		ret = -1;
 	} else {
 		rrd_info_free(info);
+		static bool warned;
+		if (dash_png_files_written() == pngs_before && !warned) {
+			/* drawn, but not through dash_png.c: correct, 3x dearer */
+			fprintf(stderr, "postier-dash: warning: librrd wrote %s with "
+				"cairo's PNG encoder, not postier-dash's (dash_png.h)\n",
+				png_path);
+			warned = true;
+		}
 	}
 	for (int i = 0; i < a.n; i++)
 		free(a.v[i]);
