@@ -404,6 +404,41 @@ conn_write(struct conn *c, const void *data, size_t len)
 	conn_check_output(c);
 }
 
+struct conn_ref {
+	void (*done)(const void *data, void *arg);
+	void *arg;
+};
+
+static void
+conn_ref_cleanup(const void *data, size_t len ATTR_UNUSED, void *extra)
+{
+	struct conn_ref *r = extra;
+	r->done(data, r->arg);
+	free(r);
+}
+
+void
+conn_write_ref(struct conn *c, const void *data, size_t len,
+	void (*done)(const void *data, void *arg), void *arg)
+{
+	if (c->state != CONN_STATE_OPEN || len == 0) {
+		done(data, arg);
+		return;
+	}
+	struct conn_ref *r = xmalloc(sizeof(*r));
+	r->done = done;
+	r->arg = arg;
+	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len,
+		    conn_ref_cleanup, r) < 0) {
+		/* out of memory in libevent: copy instead */
+		free(r);
+		conn_write(c, data, len);
+		done(data, arg);
+		return;
+	}
+	conn_check_output(c);
+}
+
 void
 conn_yield(struct conn *c)
 {

@@ -78,6 +78,11 @@ void conn_set_handler(struct conn *c, const struct conn_handler *h,
 
 void conn_write(struct conn *c, const void *data, size_t len);
 void conn_write_str(struct conn *c, const char *s);
+/* Queues len bytes at data without copying them: data must stay valid and
+ * unchanged until done(data, arg) is called, on this thread, when they have
+ * been sent or the connection is gone (at once when nothing is queued). */
+void conn_write_ref(struct conn *c, const void *data, size_t len,
+	void (*done)(const void *data, void *arg), void *arg);
 void conn_printf(struct conn *c, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* Bytes queued for the peer and not yet sent. */
 size_t conn_output_pending(const struct conn *c);

@@ -136,11 +136,40 @@ imapd_section(const struct imap_fetch_att *a, const char *msg, size_t msg_len,
 	}
 }
 
+/* The message text of one FETCH response, shared with the output queue:
+ * literals of at least IMAPD_LITERAL_REF_MIN bytes are queued by reference
+ * (conn_write_ref), not copied; the text is freed when the last is sent. */
+#define IMAPD_LITERAL_REF_MIN (16 * 1024)
+
+struct imapd_fetch_msg {
+	unsigned int refs;
+	struct buf text;
+};
+
 static void
-imapd_literal(struct buf *out, const char *data, size_t len)
+imapd_fetch_msg_unref(const void *data ATTR_UNUSED, void *arg)
+{
+	struct imapd_fetch_msg *m = arg;
+	if (--m->refs > 0)
+		return;
+	buf_clear(&m->text);
+	free(m);
+}
+
+/* "{len}" CRLF and the bytes; m: the bytes lie in m's text (else NULL). */
+static void
+imapd_literal(struct imapd_session *s, struct buf *out,
+	struct imapd_fetch_msg *m, const char *data, size_t len)
 {
 	buf_printf(out, "{%zu}\r\n", len);
-	buf_append(out, data, len);
+	if (m == NULL || len < IMAPD_LITERAL_REF_MIN) {
+		buf_append(out, data, len);
+		return;
+	}
+	imapd_write(s, out);
+	buf_reset(out);
+	m->refs++;
+	conn_write_ref(s->c, data, len, imapd_fetch_msg_unref, m);
 }
 
 /* One "* n FETCH (...)" response. Returns false when the message is gone. */
@@ -153,21 +182,26 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 	 * be sent: RFC 2180 4.1.2, no data */
 	if (box->msgs[i].expunged)
 		return false;
-	struct buf raw, msg, tmp;
-	buf_init(&raw);
-	buf_init(&msg);
-	buf_init(&tmp);
+	struct imapd_fetch_msg *m = NULL;
+	const char *msg = "";
+	size_t msg_len = 0;
 	struct mime_part *root = NULL;
 	if (f->need_body) {
-		if (mailbox_msg_read(box, i, &raw) <= 0) {
-			buf_clear(&raw);
+		m = xcalloc(1, sizeof(*m));
+		m->refs = 1;
+		buf_init(&m->text);
+		if (mailbox_msg_read(box, i, &m->text) <= 0) {
+			imapd_fetch_msg_unref(NULL, m);
 			return false;
 		}
-		mime_crlf_normalize(buf_data(&raw), buf_len(&raw), &msg);
-		buf_clear(&raw);
+		mime_crlf_normalize_buf(&m->text);
+		msg = buf_data(&m->text);
+		msg_len = buf_len(&m->text);
 		if (f->need_mime)
-			root = mime_parse(buf_data(&msg), buf_len(&msg));
+			root = mime_parse(msg, msg_len);
 	}
+	struct buf tmp;
+	buf_init(&tmp);
 	bool flags_changed = false;
 	if (f->atts.sets_seen && !box->readonly &&
 	    (box->msgs[i].flags & MAILBOX_FLAG_SEEN) == 0) {
@@ -212,7 +246,7 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 		case IMAP_FETCH_RFC822_SIZE: {
 			uint64_t v = 0;
 			if (f->need_body)
-				v = buf_len(&msg);
+				v = msg_len;
 			else
 				(void)mailbox_msg_vsize(box, i, &v);
 			buf_printf(out, "RFC822.SIZE %llu",
@@ -221,36 +255,35 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 		}
 		case IMAP_FETCH_ENVELOPE:
 			buf_append_str(out, "ENVELOPE ");
-			imap_envelope_append(out, buf_data(&msg), root);
+			imap_envelope_append(out, msg, root);
 			break;
 		case IMAP_FETCH_BODYSTRUCTURE:
 		case IMAP_FETCH_BODY:
 			buf_append_str(out, a->item == IMAP_FETCH_BODY ?
 				"BODY " : "BODYSTRUCTURE ");
-			imap_bodystructure_append(out, buf_data(&msg), root,
+			imap_bodystructure_append(out, msg, root,
 				a->item == IMAP_FETCH_BODYSTRUCTURE);
 			break;
 		case IMAP_FETCH_RFC822:
 			buf_append_str(out, "RFC822 ");
-			imapd_literal(out, buf_data(&msg), buf_len(&msg));
+			imapd_literal(s, out, m, msg, msg_len);
 			metric_inc(METRIC_IMAP_RETRIEVED);
-			metric_add(METRIC_IMAP_RETRIEVED_BYTES, buf_len(&msg));
+			metric_add(METRIC_IMAP_RETRIEVED_BYTES, msg_len);
 			break;
 		case IMAP_FETCH_RFC822_HEADER:
 			buf_append_str(out, "RFC822.HEADER ");
-			imapd_literal(out, buf_data(&msg) + root->hdr_off,
+			imapd_literal(s, out, m, msg + root->hdr_off,
 				root->hdr_len);
 			break;
 		case IMAP_FETCH_RFC822_TEXT:
 			buf_append_str(out, "RFC822.TEXT ");
-			imapd_literal(out, buf_data(&msg) + root->body_off,
+			imapd_literal(s, out, m, msg + root->body_off,
 				root->body_len);
 			break;
 		case IMAP_FETCH_SECTION: {
 			const char *d;
 			size_t len;
-			imapd_section(a, buf_data(&msg), buf_len(&msg), root,
-				&tmp, &d, &len);
+			imapd_section(a, msg, msg_len, root, &tmp, &d, &len);
 			if (a->partial) {
 				if (a->offset >= len) {
 					len = 0;
@@ -263,7 +296,11 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 			}
 			buf_append_str(out, a->name);
 			buf_append_char(out, ' ');
-			imapd_literal(out, d, len);
+			/* HEADER.FIELDS text is built in tmp */
+			imapd_literal(s, out,
+				a->spec == IMAP_SECTION_HEADER_FIELDS ||
+				a->spec == IMAP_SECTION_HEADER_FIELDS_NOT ?
+				NULL : m, d, len);
 			if (a->n_parts == 0 && a->spec == IMAP_SECTION_ALL) {
 				metric_inc(METRIC_IMAP_RETRIEVED);
 				metric_add(METRIC_IMAP_RETRIEVED_BYTES, len);
@@ -279,7 +316,8 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 	}
 	buf_append_str(out, ")\r\n");
 	mime_part_free(&root);
-	buf_clear(&msg);
+	if (m != NULL)
+		imapd_fetch_msg_unref(NULL, m);
 	buf_clear(&tmp);
 	return true;
 }

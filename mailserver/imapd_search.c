@@ -40,15 +40,11 @@ imapd_search_load(struct imapd_search_msg *m)
 	if (m->loaded)
 		return !m->gone;
 	m->loaded = true;
-	struct buf raw;
-	buf_init(&raw);
-	if (mailbox_msg_read(m->s->box, m->i, &raw) <= 0) {
+	if (mailbox_msg_read(m->s->box, m->i, &m->text) <= 0) {
 		m->gone = true;
-		buf_clear(&raw);
 		return false;
 	}
-	mime_crlf_normalize(buf_data(&raw), buf_len(&raw), &m->text);
-	buf_clear(&raw);
+	mime_crlf_normalize_buf(&m->text);
 	m->root = mime_parse(buf_data(&m->text), buf_len(&m->text));
 	return true;
 }

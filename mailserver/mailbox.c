@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -775,13 +776,20 @@ mailbox_msg_read(struct mailbox *box, unsigned int i, struct buf *out)
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	struct stat st;
+	size_t want = 65536;
 	if (fstat(fd, &st) == 0) {
 		box->msgs[i].size = (uint64_t)st.st_size;
 		box->msgs[i].mtime = st.st_mtime;
+		/* one allocation for the whole file, room for the EOF read */
+		if (st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX / 4)
+			want = (size_t)st.st_size + 1;
 	}
+	(void)buf_reserve(out, want);
 	for (;;) {
-		char *p = buf_reserve(out, 65536);
-		ssize_t n = read(fd, p, 65536);
+		if (out->cap - out->len <= 1)
+			(void)buf_reserve(out, 65536);
+		ssize_t n = read(fd, out->data + out->len,
+			out->cap - out->len - 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

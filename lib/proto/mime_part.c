@@ -2,6 +2,7 @@
 #include "postier.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,23 +16,115 @@ struct mime_ctx {
 	unsigned int parts;
 };
 
+/* The index of the first CR or LF at or after i, or len. Eight bytes at a
+ * time: a byte equal to c makes (x ^ c*ones) have a zero byte, which the
+ * usual (v - ones) & ~v & highs test finds. */
+static size_t
+mime_next_eol(const char *data, size_t i, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	const uint64_t lf = ones * '\n', cr = ones * '\r';
+	while (i + 8 <= len) {
+		uint64_t w;
+		memcpy(&w, data + i, sizeof(w));
+		uint64_t a = w ^ lf, b = w ^ cr;
+		if ((((a - ones) & ~a) | ((b - ones) & ~b)) & highs)
+			break;
+		i += 8;
+	}
+	while (i < len && data[i] != '\n' && data[i] != '\r')
+		i++;
+	return i;
+}
+
+/* Whether every LF follows a CR and every CR precedes an LF: for i >= 1,
+ * (data[i] == LF) must equal (data[i-1] == CR). Sixteen bytes at a time
+ * with GCC/clang vector extensions (SSE2/NEON, or plain code elsewhere). */
+typedef signed char mime_v16 __attribute__((vector_size(16)));
+
+static bool
+mime_is_crlf(const char *data, size_t len)
+{
+	if (len == 0)
+		return true;
+	if (data[0] == '\n' || data[len - 1] == '\r')
+		return false;
+	mime_v16 acc = { 0 };
+	size_t i = 1;
+	for (; i + 16 <= len; i += 16) {
+		mime_v16 cur, prev;
+		memcpy(&cur, data + i, sizeof(cur));
+		memcpy(&prev, data + i - 1, sizeof(prev));
+		acc |= (cur == '\n') ^ (prev == '\r');
+	}
+	uint64_t w[2];
+	memcpy(w, &acc, sizeof(w));
+	if ((w[0] | w[1]) != 0)
+		return false;
+	for (; i < len; i++) {
+		if ((data[i] == '\n') != (data[i - 1] == '\r'))
+			return false;
+	}
+	return true;
+}
+
+size_t
+mime_crlf_extra(const char *data, size_t len)
+{
+	if (mime_is_crlf(data, len))
+		return 0;
+	size_t extra = 0;
+	for (size_t i = mime_next_eol(data, 0, len); i < len;
+	     i = mime_next_eol(data, i, len)) {
+		if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') {
+			i += 2;
+			continue;
+		}
+		extra++; /* a bare LF or a lone CR */
+		i++;
+	}
+	return extra;
+}
+
 void
 mime_crlf_normalize(const char *data, size_t len, struct buf *out)
 {
-	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) {
-			buf_append(out, data + start, i - start);
-			buf_append_str(out, "\r\n");
-			start = i + 1;
-		} else if (data[i] == '\r' && (i + 1 == len ||
-					       data[i + 1] != '\n')) {
-			buf_append(out, data + start, i - start);
-			buf_append_str(out, "\r\n");
-			start = i + 1;
-		}
+	size_t extra = mime_crlf_extra(data, len);
+	char *p = buf_reserve(out, len + extra);
+	if (extra == 0) {
+		memcpy(p, data, len);
+		buf_commit(out, len);
+		return;
 	}
-	buf_append(out, data + start, len - start);
+	char *w = p;
+	size_t start = 0;
+	for (size_t i = mime_next_eol(data, 0, len); i < len;
+	     i = mime_next_eol(data, i, len)) {
+		size_t eol = data[i] == '\r' && i + 1 < len &&
+			data[i + 1] == '\n' ? 2 : 1;
+		memcpy(w, data + start, i - start);
+		w += i - start;
+		*w++ = '\r';
+		*w++ = '\n';
+		i += eol;
+		start = i;
+	}
+	memcpy(w, data + start, len - start);
+	w += len - start;
+	buf_commit(out, (size_t)(w - p));
+}
+
+void
+mime_crlf_normalize_buf(struct buf *b)
+{
+	if (mime_crlf_extra(buf_data(b), buf_len(b)) == 0)
+		return;
+	struct buf out;
+	buf_init(&out);
+	mime_crlf_normalize(buf_data(b), buf_len(b), &out);
+	buf_clear(b);
+	*b = out;
 }
 
 int

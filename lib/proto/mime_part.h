@@ -58,6 +58,11 @@ int mime_header_get(const char *data, size_t off, size_t len,
 /* Appends a copy of data with every bare LF turned into CRLF (and a lone CR
  * into CRLF), the form IMAP sizes and sections are counted in. */
 void mime_crlf_normalize(const char *data, size_t len, struct buf *out);
+/* How many bytes that adds (0: the data is CRLF already). */
+size_t mime_crlf_extra(const char *data, size_t len);
+/* Makes b's contents CRLF in place, without a copy when they already are
+ * (mail postierd received over SMTP is stored that way). */
+void mime_crlf_normalize_buf(struct buf *b);
 
 /* The part named by an IMAP section part number list (RFC 3501 6.4.5):
  * n_parts 0 is the message itself; "1" of a non-multipart message is its

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/buf.h"
 #include "proto/imap_envelope.h"
@@ -17,6 +18,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&msg);
 	buf_init(&out);
 	mime_crlf_normalize((const char *)data, size, &msg);
+	/* the result is CRLF, grown by what mime_crlf_extra() said, and the
+	 * in-place form gives the same bytes */
+	if (mime_crlf_extra(buf_data(&msg), buf_len(&msg)) != 0 ||
+	    buf_len(&msg) != size + mime_crlf_extra((const char *)data, size))
+		abort();
+	struct buf inplace;
+	buf_init(&inplace);
+	buf_append(&inplace, data, size);
+	mime_crlf_normalize_buf(&inplace);
+	if (buf_len(&inplace) != buf_len(&msg) ||
+	    memcmp(buf_data(&inplace), buf_data(&msg), buf_len(&msg)) != 0)
+		abort();
+	buf_clear(&inplace);
 	struct mime_part *root = mime_parse(buf_data(&msg), buf_len(&msg));
 	imap_envelope_append(&out, buf_data(&msg), root);
 	imap_bodystructure_append(&out, buf_data(&msg), root, true);

@@ -23,7 +23,7 @@ SRV = None
 
 def setUpModule():
     global SRV
-    SRV = DevServer(["--users", "10"]).start()
+    SRV = DevServer(["--users", "11"]).start()
 
 
 def tearDownModule():
@@ -349,6 +349,41 @@ class ImapTest(unittest.TestCase):
         # the server still serves
         m = imap_login(user, pw)
         self.assertEqual(m.noop()[0], "OK")
+        m.logout()
+
+    def test_fetch_lf_maildir_file(self):
+        # Dovecot stores LF line ends: FETCH sends CRLF, counts sizes and
+        # sections in that form, and large literals (queued by reference)
+        # carry exactly those bytes; a file already in CRLF goes out as is
+        user, pw = SRV.users[10]
+        local, domain = user.split("@")
+        cur = os.path.join(SRV.dir, "data", "home", domain, local, "Maildir",
+                           "cur")
+        os.makedirs(cur, exist_ok=True)
+        body = b"".join(b"line %05d\n" % i for i in range(5000))  # 55 KB
+        lf = (b"From: a@example.test\nSubject: lf\n\n" + body +
+              b"lone\rcr\nlast")
+        crlf = lf.replace(b"\n", b"\r\n").replace(b"lone\r", b"lone\r\n")
+        with open(os.path.join(cur, "1700000001.M1P1.lf,S=%d:2," % len(lf)),
+                  "wb") as f:
+            f.write(lf)
+        with open(os.path.join(cur, "1700000002.M2P1.crlf,S=%d:2," %
+                               len(crlf)), "wb") as f:
+            f.write(crlf)
+        m = imap_login(user, pw)
+        m.select("INBOX", readonly=True)
+        typ, data = m.fetch("1:2", "(RFC822.SIZE BODY.PEEK[] "
+                            "BODY.PEEK[TEXT] BODY.PEEK[]<10.70000>)")
+        self.assertEqual(typ, "OK")
+        lits = [d for d in data if isinstance(d, tuple)]
+        self.assertEqual(len(lits), 6, data)
+        text = crlf[crlf.index(b"\r\n\r\n") + 4:]
+        for n in (0, 1):
+            head, whole = lits[3 * n]
+            self.assertIn(b"RFC822.SIZE %d" % len(crlf), head)
+            self.assertEqual(whole, crlf)
+            self.assertEqual(lits[3 * n + 1][1], text)
+            self.assertEqual(lits[3 * n + 2][1], crlf[10:70010])
         m.logout()
 
     def test_client_that_never_reads(self):

@@ -1,4 +1,5 @@
-/* test_imap_envelope.c: MIME structure, ENVELOPE and BODYSTRUCTURE. */
+/* test_imap_envelope.c: MIME structure, ENVELOPE, BODYSTRUCTURE and the
+ * CRLF normalization FETCH and SEARCH read messages through. */
 #include "postier.h"
 
 #include <stdarg.h>
@@ -122,11 +123,95 @@ test_structure(void **state)
 	buf_clear(&bomb);
 }
 
+/* The obvious byte loop mime_crlf_normalize() must agree with. */
+static void
+crlf_reference(const char *d, size_t len, struct buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (d[i] == '\n' && (i == 0 || d[i - 1] != '\r'))
+			buf_append_str(out, "\r\n");
+		else if (d[i] == '\r' && (i + 1 == len || d[i + 1] != '\n'))
+			buf_append_str(out, "\r\n");
+		else
+			buf_append_char(out, d[i]);
+	}
+}
+
+static void
+crlf_check(const char *d, size_t len)
+{
+	struct buf want, got, inplace;
+	buf_init(&want);
+	buf_init(&got);
+	buf_init(&inplace);
+	crlf_reference(d, len, &want);
+	mime_crlf_normalize(d, len, &got);
+	if (buf_len(&got) != buf_len(&want) ||
+	    memcmp(buf_data(&got), buf_data(&want), buf_len(&want)) != 0)
+		fail_msg("normalize differs at length %zu", len);
+	if (mime_crlf_extra(d, len) != buf_len(&want) - len)
+		fail_msg("extra wrong at length %zu", len);
+	if (mime_crlf_extra(buf_data(&got), buf_len(&got)) != 0)
+		fail_msg("output not canonical at length %zu", len);
+	buf_append(&inplace, d, len);
+	mime_crlf_normalize_buf(&inplace);
+	if (buf_len(&inplace) != buf_len(&want) ||
+	    memcmp(buf_data(&inplace), buf_data(&want), buf_len(&want)) != 0)
+		fail_msg("in-place normalize differs at length %zu", len);
+	buf_clear(&want);
+	buf_clear(&got);
+	buf_clear(&inplace);
+}
+
+static void
+test_crlf(void **state)
+{
+	(void)state;
+	/* every string of up to 8 bytes over { 'a', CR, LF } */
+	static const char alphabet[] = { 'a', '\r', '\n' };
+	char s[64];
+	for (size_t len = 0; len <= 8; len++) {
+		size_t total = 1;
+		for (size_t k = 0; k < len; k++)
+			total *= 3;
+		for (size_t n = 0; n < total; n++) {
+			size_t v = n;
+			for (size_t k = 0; k < len; k++) {
+				s[k] = alphabet[v % 3];
+				v /= 3;
+			}
+			crlf_check(s, len);
+		}
+	}
+	/* CRLF text with one bare LF, lone CR or CR at the end, put at every
+	 * position of 48 bytes (three 16-byte blocks and the tail) */
+	for (size_t pos = 0; pos < 48; pos++) {
+		for (int kind = 0; kind < 3; kind++) {
+			char t[48];
+			for (size_t k = 0; k < sizeof(t); k++)
+				t[k] = k % 8 == 6 ? '\r' : k % 8 == 7 ? '\n' : 'x';
+			if (t[pos] == '\r' || t[pos] == '\n')
+				continue;
+			t[pos] = kind == 0 ? '\n' : '\r';
+			crlf_check(t, kind == 2 ? pos + 1 : sizeof(t));
+		}
+	}
+	/* random longer texts */
+	srand(7);
+	for (int r = 0; r < 2000; r++) {
+		size_t len = (size_t)(rand() % 64);
+		for (size_t k = 0; k < len; k++)
+			s[k] = rand() % 5 == 0 ? alphabet[rand() % 3] : 'b';
+		crlf_check(s, len);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_structure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
