@@ -404,36 +404,55 @@ conn_write(struct conn *c, const void *data, size_t len)
 	conn_check_output(c);
 }
 
-struct conn_ref {
-	void (*done)(const void *data, void *arg);
-	void *arg;
-};
-
-static void
-conn_ref_cleanup(const void *data, size_t len ATTR_UNUSED, void *extra)
+struct conn_blob *
+conn_blob_new(void)
 {
-	struct conn_ref *r = extra;
-	r->done(data, r->arg);
-	free(r);
+	struct conn_blob *blob = xcalloc(1, sizeof(*blob));
+	blob->refs = 1;
+	buf_init(&blob->text);
+	return blob;
 }
 
 void
-conn_write_ref(struct conn *c, const void *data, size_t len,
-	void (*done)(const void *data, void *arg), void *arg)
+conn_blob_unref(struct conn_blob **blobp)
 {
-	if (c->state != CONN_STATE_OPEN || len == 0) {
-		done(data, arg);
+	struct conn_blob *blob = *blobp;
+	*blobp = NULL;
+	if (blob == NULL || --blob->refs > 0)
+		return;
+	buf_clear(&blob->text);
+	free(blob);
+}
+
+static void
+conn_blob_sent(const void *data ATTR_UNUSED, size_t len ATTR_UNUSED,
+	void *extra)
+{
+	struct conn_blob *blob = extra;
+	conn_blob_unref(&blob);
+}
+
+/* Below this a copy costs less than libevent's reference chain. */
+#define CONN_BLOB_REF_MIN (8 * 1024)
+
+void
+conn_write_blob(struct conn *c, struct conn_blob *blob, size_t off,
+	size_t len)
+{
+	PASSERT(off + len <= buf_len(&blob->text));
+	if (c->state != CONN_STATE_OPEN || len == 0)
+		return;
+	const char *data = buf_data(&blob->text) + off;
+	if (len < CONN_BLOB_REF_MIN) {
+		conn_write(c, data, len);
 		return;
 	}
-	struct conn_ref *r = xmalloc(sizeof(*r));
-	r->done = done;
-	r->arg = arg;
+	blob->refs++;
 	if (evbuffer_add_reference(bufferevent_get_output(c->bev), data, len,
-		    conn_ref_cleanup, r) < 0) {
-		/* out of memory in libevent: copy instead */
-		free(r);
+		    conn_blob_sent, blob) < 0) {
+		/* libevent out of memory: copy instead */
+		blob->refs--;
 		conn_write(c, data, len);
-		done(data, arg);
 		return;
 	}
 	conn_check_output(c);

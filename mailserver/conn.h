@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "postier.h"
+#include "core/buf.h"
 
 struct conn;
 struct loop;
@@ -78,11 +79,20 @@ void conn_set_handler(struct conn *c, const struct conn_handler *h,
 
 void conn_write(struct conn *c, const void *data, size_t len);
 void conn_write_str(struct conn *c, const char *s);
-/* Queues len bytes at data without copying them: data must stay valid and
- * unchanged until done(data, arg) is called, on this thread, when they have
- * been sent or the connection is gone (at once when nothing is queued). */
-void conn_write_ref(struct conn *c, const void *data, size_t len,
-	void (*done)(const void *data, void *arg), void *arg);
+/* A message on its way out without copies: a reference-counted buffer of
+ * which conn_write_blob() queues a range by reference. The creator holds
+ * one reference; each queued range holds one until it has been sent (or the
+ * connection is gone). Not to be changed while referenced. Loop thread
+ * only, like the conn. */
+struct conn_blob {
+	unsigned int refs;
+	struct buf text;
+};
+struct conn_blob *conn_blob_new(void);
+void conn_blob_unref(struct conn_blob **blob);
+/* Queues text[off, off + len) of blob (copied when small). */
+void conn_write_blob(struct conn *c, struct conn_blob *blob, size_t off,
+	size_t len);
 void conn_printf(struct conn *c, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* Bytes queued for the peer and not yet sent. */
 size_t conn_output_pending(const struct conn *c);

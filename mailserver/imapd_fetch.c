@@ -136,40 +136,20 @@ imapd_section(const struct imap_fetch_att *a, const char *msg, size_t msg_len,
 	}
 }
 
-/* The message text of one FETCH response, shared with the output queue:
- * literals of at least IMAPD_LITERAL_REF_MIN bytes are queued by reference
- * (conn_write_ref), not copied; the text is freed when the last is sent. */
-#define IMAPD_LITERAL_REF_MIN (16 * 1024)
-
-struct imapd_fetch_msg {
-	unsigned int refs;
-	struct buf text;
-};
-
+/* "{len}" CRLF and the bytes; m: the bytes lie in m's text, queued by
+ * reference (else NULL: copied). */
 static void
-imapd_fetch_msg_unref(const void *data ATTR_UNUSED, void *arg)
-{
-	struct imapd_fetch_msg *m = arg;
-	if (--m->refs > 0)
-		return;
-	buf_clear(&m->text);
-	free(m);
-}
-
-/* "{len}" CRLF and the bytes; m: the bytes lie in m's text (else NULL). */
-static void
-imapd_literal(struct imapd_session *s, struct buf *out,
-	struct imapd_fetch_msg *m, const char *data, size_t len)
+imapd_literal(struct imapd_session *s, struct buf *out, struct conn_blob *m,
+	const char *data, size_t len)
 {
 	buf_printf(out, "{%zu}\r\n", len);
-	if (m == NULL || len < IMAPD_LITERAL_REF_MIN) {
+	if (m == NULL) {
 		buf_append(out, data, len);
 		return;
 	}
 	imapd_write(s, out);
 	buf_reset(out);
-	m->refs++;
-	conn_write_ref(s->c, data, len, imapd_fetch_msg_unref, m);
+	conn_write_blob(s->c, m, (size_t)(data - buf_data(&m->text)), len);
 }
 
 /* One "* n FETCH (...)" response. Returns false when the message is gone. */
@@ -182,16 +162,15 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 	 * be sent: RFC 2180 4.1.2, no data */
 	if (box->msgs[i].expunged)
 		return false;
-	struct imapd_fetch_msg *m = NULL;
+	/* the message text, shared with the output queue (no copies) */
+	struct conn_blob *m = NULL;
 	const char *msg = "";
 	size_t msg_len = 0;
 	struct mime_part *root = NULL;
 	if (f->need_body) {
-		m = xcalloc(1, sizeof(*m));
-		m->refs = 1;
-		buf_init(&m->text);
+		m = conn_blob_new();
 		if (mailbox_msg_read(box, i, &m->text) <= 0) {
-			imapd_fetch_msg_unref(NULL, m);
+			conn_blob_unref(&m);
 			return false;
 		}
 		mime_crlf_normalize_buf(&m->text);
@@ -316,8 +295,7 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 	}
 	buf_append_str(out, ")\r\n");
 	mime_part_free(&root);
-	if (m != NULL)
-		imapd_fetch_msg_unref(NULL, m);
+	conn_blob_unref(&m);
 	buf_clear(&tmp);
 	return true;
 }

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/metric.h"
 #include "core/xmalloc.h"
+#include "proto/mime_part.h"
 #include "proto/pop3_command.h"
 #include "proto/smtp_auth.h"
 #include "conn.h"
@@ -61,8 +62,8 @@ struct pop3d_session {
 	uint64_t *vsizes;
 	unsigned int n_deleted;
 	unsigned int bad_commands;
-	/* message being sent */
-	struct buf msg;
+	/* message being sent (CRLF line ends), shared with the output queue */
+	struct conn_blob *msg;
 	size_t msg_off;
 	bool line_start;
 	bool in_body;            /* past the header/body separator */
@@ -137,7 +138,6 @@ pop3d_session_start(struct conn *c)
 	s->c = c;
 	s->state = POP3D_STATE_AUTH;
 	pop3_command_init(&s->cmd);
-	buf_init(&s->msg);
 	conn_set_handler(c, &pop3d_handler, s);
 	conn_set_line_limit(c, POP3_DEFAULT_MAX_LINE_BYTES +
 		SMTP_AUTH_MAX_RESPONSE_BYTES);
@@ -159,7 +159,7 @@ pop3d_free(struct pop3d_session *s)
 	free(s->deleted);
 	free(s->seen);
 	free(s->vsizes);
-	buf_clear(&s->msg);
+	conn_blob_unref(&s->msg);
 	free(s);
 }
 
@@ -389,13 +389,50 @@ pop3d_list_uidl(struct pop3d_session *s, bool uidl)
 	buf_clear(&b);
 }
 
-/* Writes the next piece of the message being sent: CRLF line ends, lines
- * starting with "." doubled (RFC 1939 3), TOP's line budget. */
-static void
-pop3d_send_more(struct pop3d_session *s)
+/* The index of the next "." that starts a line in [from, end), or end
+ * (from >= 1). */
+static size_t
+pop3d_next_dot_line(const char *d, size_t from, size_t end)
 {
-	const char *d = buf_data(&s->msg);
-	size_t len = buf_len(&s->msg);
+	while (from < end) {
+		const char *q = memchr(d + from, '.', end - from);
+		if (q == NULL)
+			return end;
+		size_t i = (size_t)(q - d);
+		if (d[i - 1] == '\n')
+			return i;
+		from = i + 1;
+	}
+	return end;
+}
+
+/* RETR: the message goes out as it is, by reference, in runs that end
+ * before each line starting with "." (which gets one more, RFC 1939 3). */
+static void
+pop3d_send_runs(struct pop3d_session *s)
+{
+	const char *d = buf_data(&s->msg->text);
+	size_t len = buf_len(&s->msg->text);
+	while (s->msg_off < len &&
+	       conn_output_pending(s->c) < POP3D_OUTPUT_HIGH) {
+		size_t off = s->msg_off;
+		if (d[off] == '.' && (off == 0 || d[off - 1] == '\n'))
+			conn_write(s->c, ".", 1);
+		size_t end = len - off > POP3D_CHUNK ? off + POP3D_CHUNK : len;
+		size_t next = pop3d_next_dot_line(d, off + 1, end);
+		conn_write_blob(s->c, s->msg, off, next - off);
+		s->msg_off = next;
+	}
+	if (s->msg_off >= len && len > 0 && d[len - 1] != '\n')
+		conn_write_str(s->c, "\r\n");
+}
+
+/* TOP: line by line, counting the body lines. */
+static void
+pop3d_send_lines(struct pop3d_session *s)
+{
+	const char *d = buf_data(&s->msg->text);
+	size_t len = buf_len(&s->msg->text);
 	struct buf out;
 	buf_init(&out);
 	while (s->msg_off < len && s->top_lines != 0 &&
@@ -424,9 +461,20 @@ pop3d_send_more(struct pop3d_session *s)
 		conn_write(s->c, buf_data(&out), buf_len(&out));
 	}
 	buf_clear(&out);
-	if (s->msg_off >= len || s->top_lines == 0) {
+}
+
+/* Writes the next piece of the message being sent, then the final "."
+ * once it is all out. */
+static void
+pop3d_send_more(struct pop3d_session *s)
+{
+	if (s->top_lines < 0)
+		pop3d_send_runs(s);
+	else
+		pop3d_send_lines(s);
+	if (s->msg_off >= buf_len(&s->msg->text) || s->top_lines == 0) {
 		conn_write_str(s->c, ".\r\n");
-		buf_reset(&s->msg);
+		conn_blob_unref(&s->msg);
 		s->msg_off = 0;
 		pop3d_set_state(s, POP3D_STATE_TRANSACTION);
 		conn_pause_input(s->c, false);
@@ -450,16 +498,18 @@ pop3d_retr_top(struct pop3d_session *s, bool top)
 		pop3d_reply(s, false, "Invalid number of lines.");
 		return;
 	}
-	buf_reset(&s->msg);
-	int ret = mailbox_msg_read(s->box, (unsigned int)i, &s->msg);
+	s->msg = conn_blob_new();
+	int ret = mailbox_msg_read(s->box, (unsigned int)i, &s->msg->text);
 	if (ret <= 0) {
 		/* RFC 2449 8.1.1? no: Dovecot says the message vanished */
 		pop3d_reply(s, false, ret == 0 ?
 			"Message was expunged by another session." :
 			"[SYS/TEMP] Could not read the message.");
-		buf_reset(&s->msg);
+		conn_blob_unref(&s->msg);
 		return;
 	}
+	/* no copy when the file is CRLF already */
+	mime_crlf_normalize_buf(&s->msg->text);
 	s->msg_off = 0;
 	s->in_body = false;
 	s->top_lines = top ? (long long)lines : -1;
@@ -475,15 +525,10 @@ pop3d_retr_top(struct pop3d_session *s, bool top)
 	if (top && lines == 0) {
 		/* the headers and the blank line still go out */
 		s->top_lines = -1;
-		const char *d = buf_data(&s->msg);
-		const char *end = strstr(d, "\n\n");
-		const char *end2 = strstr(d, "\r\n\r\n");
-		size_t keep = buf_len(&s->msg);
-		if (end2 != NULL && (end == NULL || end2 < end))
-			keep = (size_t)(end2 - d) + 4;
-		else if (end != NULL)
-			keep = (size_t)(end - d) + 2;
-		buf_truncate(&s->msg, keep);
+		const char *d = buf_data(&s->msg->text);
+		const char *end = strstr(d, "\r\n\r\n");
+		if (end != NULL)
+			buf_truncate(&s->msg->text, (size_t)(end - d) + 4);
 	}
 	pop3d_set_state(s, POP3D_STATE_SENDING);
 	conn_pause_input(s->c, true);

@@ -385,6 +385,25 @@ class ImapTest(unittest.TestCase):
             self.assertEqual(lits[3 * n + 1][1], text)
             self.assertEqual(lits[3 * n + 2][1], crlf[10:70010])
         m.logout()
+        # POP3 RETR of the same files, then of one where every line starts
+        # with ".." (byte-stuffed to "...": poplib takes one off again) over
+        # several 64 KiB output runs
+        dots = (b"Subject: dots\n\n" +
+                b"".join(b"..%05d\n" % i for i in range(20000)) + b"..end")
+        with open(os.path.join(cur, "1700000003.M3P1.dots,S=%d:2," %
+                               len(dots)), "wb") as f:
+            f.write(dots)
+        p = poplib.POP3_SSL("127.0.0.1", port("POP3S_PORT"), context=ctx(),
+                            timeout=30)
+        p.user(user)
+        p.pass_(pw)
+        for n, want in ((1, crlf + b"\r\n"), (2, crlf + b"\r\n"),
+                        (3, dots.replace(b"\n", b"\r\n") + b"\r\n")):
+            _, lines, octets = p.retr(n)
+            self.assertEqual(b"\r\n".join(lines) + b"\r\n", want)
+        _, top, _ = p.top(3, 2)
+        self.assertEqual(top, [b"Subject: dots", b"", b"..00000", b"..00001"])
+        p.quit()
 
     def test_client_that_never_reads(self):
         user, pw = SRV.users[6]
