@@ -63,6 +63,28 @@ def fetch(rrd, start, end, step=1, daemon=None):
 
 # --- PNG decoding (stdlib zlib) for the "not blank" checks ---------------
 
+def png_layout(path):
+    """-> (colour type, set of the rows' filter bytes) of an 8-bit PNG (PNG
+    spec 11.2.2 IHDR, 9.2: each inflated row starts with its filter type)."""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("%s: not a PNG" % path)
+    pos, idat = 8, b""
+    while pos < len(data):
+        ln, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + ln]
+        pos += 12 + ln
+        if kind == b"IHDR":
+            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+        elif kind == b"IDAT":
+            idat += body
+    raw = zlib.decompress(idat)
+    stride = 1 + w * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype] * depth // 8
+    if len(raw) != h * stride:
+        raise ValueError("%s: %d bytes of rows, want %d" % (path, len(raw), h * stride))
+    return ctype, {raw[y * stride] for y in range(h)}
+
+
 def png_pixels(path):
     """Decodes an 8-bit RGB/RGBA/grey/palette PNG -> (w, h, [(r,g,b), ...])."""
     data = open(path, "rb").read()

@@ -73,6 +73,16 @@ class RenderTest(unittest.TestCase):
         ghost = open(os.path.join(self.out, "ghost.html")).read()
         self.assertIn("No graphs", ghost)
 
+    def test_pngs_written_by_postier_dash(self):
+        # dash_png.c (not cairo's encoder, 3x dearer) wrote every graph:
+        # 8-bit RGB like cairo's, every row unfiltered
+        self.assertNotIn("cairo's PNG encoder", self.result.stderr)
+        for node in ("alpha", "beta", "empty"):
+            for g in GRAPHS:
+                for p in PERIODS:
+                    png = os.path.join(self.out, node, "%s-%s.png" % (g, p))
+                    self.assertEqual(dashtest.png_layout(png), (2, {0}), png)
+
     def test_graphs_not_blank(self):
         for g in GRAPHS:
             for p in PERIODS:
