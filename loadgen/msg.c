@@ -1,6 +1,7 @@
 /* msg.c: building and verifying load-test messages (see msg.h). Bodies are
- * slices of one pseudo-random text block made once, so building a message
- * costs a copy and a digest, not a random generator per byte. */
+ * slices of one pseudo-random text block made once and never written again,
+ * so a message is its header plus pointers into that block: building one
+ * costs a header and a digest, not a copy of the text. */
 #include "postier.h"
 
 #include <inttypes.h>
@@ -11,14 +12,15 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
+#include "core/log.h"
 #include "core/xmalloc.h"
 #include "msg.h"
 #include "rng.h"
 
 #define LGMSG_LINE 76		/* base64 line length, RFC 2045 6.8 */
-#define LGMSG_BLOCK_LINES 16384	/* ~1.3 MB of text */
+#define LGMSG_BLOCK_LINES 4096	/* 320 KB of text */
 /* one block line once normalised (CR removed): 76 chars + LF */
 #define LGMSG_NLINE (LGMSG_LINE + 1)
 
@@ -98,8 +100,14 @@ lgmsg_block_init(void)
 	char *p = lgmsg_block;
 	for (int l = 0; l < LGMSG_BLOCK_LINES; l++) {
 		char *line = p;
-		for (int i = 0; i < LGMSG_LINE; i++)
-			*p++ = alphabet[rng_next(&r) & 63];
+		uint64_t x = 0;
+		for (int i = 0; i < LGMSG_LINE; i++) {
+			/* ten 6-bit characters per random number */
+			if (i % 10 == 0)
+				x = rng_next(&r);
+			*p++ = alphabet[x & 63];
+			x >>= 6;
+		}
 		*p++ = '\r';
 		*p++ = '\n';
 		lgmsg_prefix[l + 1] = lgmsg_hash_bytes(lgmsg_prefix[l], line,
@@ -110,10 +118,35 @@ lgmsg_block_init(void)
 	lgmsg_inv_b = lgmsg_powmod(LGMSG_B, LGMSG_P - 2);
 }
 
-/* Appends about n bytes of whole block lines, starting at a line chosen by
- * seq, to out and their hash to *h. */
+/* Adds a segment of the message: n bytes at own offset off (own) or at p
+ * in the block. Own segments get their address in lgmsg_iov_finish(), as
+ * m->own may still move. */
 static void
-lgmsg_text(struct buf *out, uint64_t *h, uint64_t seq, size_t n)
+lgmsg_seg(struct lgmsg_iov *m, const char *p, size_t off, size_t n)
+{
+	if (n == 0)
+		return;
+	m->len += n;
+	if (p == NULL && m->n > 0 && m->iov[m->n - 1].iov_base == NULL &&
+	    m->own_off[m->n - 1] + m->iov[m->n - 1].iov_len == off) {
+		m->iov[m->n - 1].iov_len += n;	/* contiguous own bytes */
+		return;
+	}
+	if (m->n == m->cap) {
+		m->cap = m->cap * 2 + 8;
+		m->iov = xrealloc(m->iov, m->cap * sizeof(*m->iov));
+		m->own_off = xrealloc(m->own_off, m->cap * sizeof(*m->own_off));
+	}
+	m->iov[m->n].iov_base = (void *)p;
+	m->iov[m->n].iov_len = n;
+	m->own_off[m->n] = off;
+	m->n++;
+}
+
+/* Adds about n bytes of whole block lines, starting at a line chosen by
+ * seq, as segments of the block, and their hash to *h. */
+static void
+lgmsg_text(struct lgmsg_iov *m, uint64_t *h, uint64_t seq, size_t n)
 {
 	const size_t line = LGMSG_LINE + 2;
 	size_t lines = (n + line - 1) / line;
@@ -124,7 +157,7 @@ lgmsg_text(struct buf *out, uint64_t *h, uint64_t seq, size_t n)
 		size_t take = LGMSG_BLOCK_LINES - start;
 		if (take > lines)
 			take = lines;
-		buf_append(out, lgmsg_block + start * line, take * line);
+		lgmsg_seg(m, lgmsg_block + start * line, 0, take * line);
 		/* hash(slice) = P[s+k] - P[s] * B^(77k) */
 		uint64_t slice = lgmsg_addmod(lgmsg_prefix[start + take],
 			LGMSG_P - lgmsg_mulmod(lgmsg_prefix[start],
@@ -135,34 +168,82 @@ lgmsg_text(struct buf *out, uint64_t *h, uint64_t seq, size_t n)
 	}
 }
 
-/* Appends formatted text to out and to the hash. */
+/* Adds formatted text of the body (own bytes) and its hash. */
 static void
-lgmsg_piece(struct buf *out, uint64_t *h, const char *fmt, ...)
+lgmsg_piece(struct lgmsg_iov *m, uint64_t *h, const char *fmt, ...)
 	ATTR_PRINTF(3, 4);
 
 static void
-lgmsg_piece(struct buf *out, uint64_t *h, const char *fmt, ...)
+lgmsg_piece(struct lgmsg_iov *m, uint64_t *h, const char *fmt, ...)
 {
-	size_t before = buf_len(out);
+	size_t before = buf_len(&m->own);
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vprintf(out, fmt, ap);
+	buf_vprintf(&m->own, fmt, ap);
 	va_end(ap);
-	*h = lgmsg_hash_bytes(*h, buf_data(out) + before, buf_len(out) - before);
+	size_t n = buf_len(&m->own) - before;
+	*h = lgmsg_hash_bytes(*h, buf_data(&m->own) + before, n);
+	lgmsg_seg(m, NULL, before, n);
 }
 
-/* The header digest from the body hash. */
+/* Appends the decimal digits of v (printf costs more than the rest of a
+ * header). */
+static void
+lgmsg_append_u64(struct buf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	buf_append(b, tmp + sizeof(tmp) - n, n);
+}
+
+/* The header digest from the body hash: SHA-256 over
+ * "<run id> <seq> <body hash as 16 hex digits>". */
 static void
 lgmsg_digest_final(const char *run_id, uint64_t seq, uint64_t body_hash,
 	char hex[65])
 {
-	unsigned char md[32];
-	char in[128];
-	int n = snprintf(in, sizeof(in), "%s %" PRIu64 " %016" PRIx64, run_id,
-		seq, body_hash);
-	SHA256((const unsigned char *)in, (size_t)n, md);
-	for (unsigned int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	static const char digits[] = "0123456789abcdef";
+	/* fetched once: a fetch and a context per digest cost more than the
+	 * digest */
+	static EVP_MD *sha256;
+	static EVP_MD_CTX *ctx;
+	if (sha256 == NULL) {
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		ctx = EVP_MD_CTX_new();
+		PASSERT(sha256 != NULL && ctx != NULL);
+	}
+	char in[LGMSG_RUN_ID_MAX + 64];
+	size_t rl = strlen(run_id);
+	PASSERT(rl <= LGMSG_RUN_ID_MAX);
+	memcpy(in, run_id, rl);
+	size_t n = rl;
+	in[n++] = ' ';
+	char dec[20];
+	size_t dl = 0;
+	do {
+		dec[sizeof(dec) - ++dl] = (char)('0' + seq % 10);
+		seq /= 10;
+	} while (seq > 0);
+	memcpy(in + n, dec + sizeof(dec) - dl, dl);
+	n += dl;
+	in[n++] = ' ';
+	for (int i = 15; i >= 0; i--)
+		in[n++] = digits[(body_hash >> (4 * i)) & 15];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	if (EVP_DigestInit_ex2(ctx, sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, in, n) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &md_len) != 1 || md_len != 32)
+		log_panic("SHA-256 failed");
+	for (unsigned int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
 }
 
 /* Body hash of a fetched body: CR removed, trailing CR/LF excluded. */
@@ -177,66 +258,126 @@ lgmsg_digest(const char *run_id, uint64_t seq, const char *body, size_t len,
 }
 
 void
-lgmsg_build(struct buf *out, const struct lgmsg_spec *spec)
+lgmsg_iov_init(struct lgmsg_iov *m)
+{
+	memset(m, 0, sizeof(*m));
+	buf_init(&m->own);
+}
+
+void
+lgmsg_iov_clear(struct lgmsg_iov *m)
+{
+	buf_clear(&m->own);
+	free(m->iov);
+	free(m->own_off);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+lgmsg_build_iov(struct lgmsg_iov *m, const struct lgmsg_spec *spec)
 {
 	lgmsg_block_init();
+	buf_reset(&m->own);
+	m->n = 0;
+	m->len = 0;
+	struct buf *out = &m->own;
 	char boundary[64];
-	snprintf(boundary, sizeof(boundary), "=_postier_%s_%" PRIu64,
-		spec->run_id, spec->seq);
+	if (spec->attachment)
+		snprintf(boundary, sizeof(boundary), "=_postier_%s_%" PRIu64,
+			spec->run_id, spec->seq);
 
-	/* The header first, with a placeholder digest, to know its size. */
-	char date[64];
-	time_t t = (time_t)spec->date_unix;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	size_t start = buf_len(out);
-	buf_printf(out, "From: <%s>\r\nTo: ", spec->from);
-	for (unsigned int i = 0; i < spec->n_to; i++)
-		buf_printf(out, "%s<%s>", i > 0 ? ",\r\n " : "", spec->to[i]);
-	buf_printf(out, "\r\nSubject: postier-loadgen %s %" PRIu64 "\r\n"
-		"Date: %s\r\nMessage-ID: <%s.%" PRIu64 "@loadgen.postier>\r\n"
-		"X-Postier-Loadgen: run=%s seq=%" PRIu64 " digest=", spec->run_id,
-		spec->seq, date, spec->run_id, spec->seq, spec->run_id,
-		spec->seq);
+	/* The header first, with a placeholder digest, to know its size.
+	 * Pieces appended one by one: printf would cost more than the rest
+	 * of the message. The date changes once a second. */
+	static int64_t date_unix = -1;
+	static char date[64];
+	if (spec->date_unix != date_unix) {
+		time_t t = (time_t)spec->date_unix;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
+			&tm);
+		date_unix = spec->date_unix;
+	}
+	buf_append_str(out, "From: <");
+	buf_append_str(out, spec->from);
+	buf_append_str(out, ">\r\nTo: ");
+	for (unsigned int i = 0; i < spec->n_to; i++) {
+		buf_append_str(out, i > 0 ? ",\r\n <" : "<");
+		buf_append_str(out, spec->to[i]);
+		buf_append_char(out, '>');
+	}
+	buf_append_str(out, "\r\nSubject: postier-loadgen ");
+	buf_append_str(out, spec->run_id);
+	buf_append_char(out, ' ');
+	lgmsg_append_u64(out, spec->seq);
+	buf_append_str(out, "\r\nDate: ");
+	buf_append_str(out, date);
+	buf_append_str(out, "\r\nMessage-ID: <");
+	buf_append_str(out, spec->run_id);
+	buf_append_char(out, '.');
+	lgmsg_append_u64(out, spec->seq);
+	buf_append_str(out, "@loadgen.postier>\r\nX-Postier-Loadgen: run=");
+	buf_append_str(out, spec->run_id);
+	buf_append_str(out, " seq=");
+	lgmsg_append_u64(out, spec->seq);
+	buf_append_str(out, " digest=");
 	size_t digest_at = buf_len(out);
-	buf_printf(out, "%064d\r\nMIME-Version: 1.0\r\n", 0);
+	memset(buf_reserve(out, 64), '0', 64);
+	buf_commit(out, 64);
+	buf_append_str(out, "\r\nMIME-Version: 1.0\r\n");
 	if (spec->attachment)
 		buf_printf(out, "Content-Type: multipart/mixed; "
 			"boundary=\"%s\"\r\n\r\n", boundary);
 	else
 		buf_append_str(out, "Content-Type: text/plain; "
 			"charset=us-ascii\r\n\r\n");
-	size_t header = buf_len(out) - start;
-	size_t body_start = buf_len(out);
+	size_t header = buf_len(out);
+	lgmsg_seg(m, NULL, 0, header);
 
 	size_t overhead = header + (spec->attachment ? 330 : 0);
 	size_t text = spec->size > overhead + 78 ? spec->size - overhead : 78;
 	uint64_t h = 0;
 	if (spec->attachment) {
 		size_t first = text / 10;
-		lgmsg_piece(out, &h, "This is a MIME message.\r\n\r\n--%s\r\n"
+		lgmsg_piece(m, &h, "This is a MIME message.\r\n\r\n--%s\r\n"
 			"Content-Type: text/plain; charset=us-ascii\r\n\r\n",
 			boundary);
-		lgmsg_text(out, &h, spec->seq, first);
-		lgmsg_piece(out, &h, "\r\n--%s\r\nContent-Type: "
+		lgmsg_text(m, &h, spec->seq, first);
+		lgmsg_piece(m, &h, "\r\n--%s\r\nContent-Type: "
 			"application/octet-stream\r\nContent-Transfer-Encoding:"
 			" base64\r\nContent-Disposition: attachment; "
 			"filename=\"report-%" PRIu64 ".bin\"\r\n\r\n", boundary,
 			spec->seq);
-		lgmsg_text(out, &h, spec->seq + 1, text - first);
-		lgmsg_piece(out, &h, "--%s--\r\n", boundary);
+		lgmsg_text(m, &h, spec->seq + 1, text - first);
+		lgmsg_piece(m, &h, "--%s--\r\n", boundary);
 	} else {
-		lgmsg_text(out, &h, spec->seq, text);
+		lgmsg_text(m, &h, spec->seq, text);
 	}
 	/* Every body ends in one CRLF, which the digest excludes: take the
 	 * final LF back out of the hash. */
-	PASSERT(buf_len(out) > body_start + 2);
+	PASSERT(m->len > header + 2);
 	h = lgmsg_mulmod(lgmsg_addmod(h, LGMSG_P - ((uint64_t)'\n' + 1)),
 		lgmsg_inv_b);
 	char hex[65];
 	lgmsg_digest_final(spec->run_id, spec->seq, h, hex);
 	memcpy(out->data + digest_at, hex, 64);
+	/* m->own is complete: give its segments their addresses */
+	for (unsigned int i = 0; i < m->n; i++) {
+		if (m->iov[i].iov_base == NULL)
+			m->iov[i].iov_base = out->data + m->own_off[i];
+	}
+}
+
+void
+lgmsg_build(struct buf *out, const struct lgmsg_spec *spec)
+{
+	struct lgmsg_iov m;
+	lgmsg_iov_init(&m);
+	lgmsg_build_iov(&m, spec);
+	for (unsigned int i = 0; i < m.n; i++)
+		buf_append(out, m.iov[i].iov_base, m.iov[i].iov_len);
+	lgmsg_iov_clear(&m);
 }
 
 /* Finds the end of the header (the empty line); sets *body_r. */

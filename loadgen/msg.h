@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include "postier.h"
 #include "core/buf.h"
 
@@ -25,8 +26,28 @@ struct lgmsg_spec {
 	int64_t date_unix;
 };
 
-/* Appends the whole message (CRLF line ends) to out. Deterministic for a
- * given spec. */
+/* A message as pieces to send without copying it: the header and the MIME
+ * lines of the body in own memory, the text as slices of one pseudo-random
+ * block shared by every message of the process, made once and never
+ * written again (so it may be sent by reference, or spliced). */
+struct lgmsg_iov {
+	struct buf own;		/* header and MIME lines */
+	struct iovec *iov;	/* the message, in order */
+	size_t *own_off;	/* internal: offsets of own segments */
+	unsigned int n, cap;
+	size_t len;		/* bytes in all of iov */
+};
+
+void lgmsg_iov_init(struct lgmsg_iov *m);
+void lgmsg_iov_clear(struct lgmsg_iov *m);
+/* Makes the message of spec in m, replacing what m held. m->iov points into
+ * m->own and the shared block: valid until m is built again or cleared.
+ * Deterministic for a given spec. The message ends with CRLF and no line
+ * starts with "." (the text is base64 characters, the header and MIME lines
+ * are ours), so it needs no dot-stuffing (RFC 5321 4.5.2). */
+void lgmsg_build_iov(struct lgmsg_iov *m, const struct lgmsg_spec *spec);
+
+/* Appends the same message as lgmsg_build_iov(), as one copy, to out. */
 void lgmsg_build(struct buf *out, const struct lgmsg_spec *spec);
 
 /* Checks a message as fetched. Returns 1 when it carries run_id and its
