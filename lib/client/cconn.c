@@ -452,8 +452,11 @@ cconn_write(struct cconn *cc, const void *data, size_t len)
 		bufferevent_write(cc->bev, (const char *)data + sent, len - sent);
 }
 
+/* The most buffers one sendmsg() takes (IOV_MAX is 1024 on Linux). */
+#define CCONN_IOV_MAX 1024
+
 void
-cconn_write_borrowed(struct cconn *cc, const void *data, size_t len,
+cconn_writev_borrowed(struct cconn *cc, const struct iovec *iov, int iovcnt,
 	const void *tail, size_t tail_len)
 {
 	if (cc->bev == NULL || cc->closed)
@@ -461,21 +464,38 @@ cconn_write_borrowed(struct cconn *cc, const void *data, size_t len,
 	size_t sent = 0;
 	if (cc->ssl == NULL && cc->fd >= 0 && cc->op != CCONN_OP_CONNECT &&
 	    evbuffer_get_length(bufferevent_get_output(cc->bev)) == 0) {
-		struct iovec iov[2] = {
-			{ (void *)data, len }, { (void *)tail, tail_len },
-		};
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-		ssize_t n = sendmsg(cc->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-		sent = n > 0 ? (size_t)n : 0;
+		struct iovec stack[16];
+		int n = iovcnt < CCONN_IOV_MAX ? iovcnt : CCONN_IOV_MAX - 1;
+		struct iovec *v = n + 1 <= (int)N_ELEMENTS(stack) ? stack :
+			xmalloc((size_t)(n + 1) * sizeof(*v));
+		memcpy(v, iov, (size_t)n * sizeof(*v));
+		int vn = n;
+		if (n == iovcnt && tail_len > 0) {
+			v[vn].iov_base = (void *)tail;
+			v[vn++].iov_len = tail_len;
+		}
+		struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)vn };
+		ssize_t r = sendmsg(cc->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		sent = r > 0 ? (size_t)r : 0;
+		if (v != stack)
+			free(v);
 	}
-	if (sent < len) {
-		evbuffer_add_reference(bufferevent_get_output(cc->bev),
-			(const char *)data + sent, len - sent, NULL, NULL);
-		bufferevent_write(cc->bev, tail, tail_len);
-	} else if (sent < len + tail_len) {
-		bufferevent_write(cc->bev, (const char *)tail + (sent - len),
-			len + tail_len - sent);
+	/* What the socket did not take: the buffers by reference, the tail
+	 * copied. */
+	struct evbuffer *out = bufferevent_get_output(cc->bev);
+	for (int i = 0; i < iovcnt; i++) {
+		size_t len = iov[i].iov_len;
+		if (sent >= len) {
+			sent -= len;
+			continue;
+		}
+		evbuffer_add_reference(out, (const char *)iov[i].iov_base + sent,
+			len - sent, NULL, NULL);
+		sent = 0;
 	}
+	if (sent < tail_len)
+		bufferevent_write(cc->bev, (const char *)tail + sent,
+			tail_len - sent);
 }
 
 void

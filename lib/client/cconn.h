@@ -13,6 +13,7 @@
 #define CLIENT_CCONN_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include "postier.h"
@@ -47,11 +48,12 @@ void cconn_write(struct cconn *cc, const void *data, size_t len);
  * libevent is done with it. */
 void cconn_write_ref(struct cconn *cc, const void *data, size_t len,
 	void (*free_fn)(const void *data, size_t len, void *ctx), void *ctx);
-/* Queues data, borrowed (unchanged until the connection has sent it: in
- * practice until the reply to it), then tail (copied), in one system call
+/* Queues the iovcnt buffers of iov, borrowed (unchanged until the
+ * connection has sent them: in practice until the reply to them; the iovec
+ * array itself only for the call), then tail (copied), in one system call
  * when the socket takes them. */
-void cconn_write_borrowed(struct cconn *cc, const void *data, size_t len,
-	const void *tail, size_t tail_len);
+void cconn_writev_borrowed(struct cconn *cc, const struct iovec *iov,
+	int iovcnt, const void *tail, size_t tail_len);
 /* Feeds input to parse(parser, ...) until it returns 1 (cb CLIENT_OK) or -1
  * (CLIENT_ERROR, the parser's error), or the step times out or the peer
  * closes (CLIENT_ERROR). Bytes after a complete reply stay buffered. */

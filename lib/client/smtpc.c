@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <openssl/evp.h>
 
@@ -32,14 +33,24 @@ struct smtpc {
 	smtpc_next_fn *after;	/* what runs after STARTTLS or AUTH */
 	char *data_buf;		/* dot-stuffed message waiting for 354 */
 	size_t data_len;
-	const char *data_borrowed;	/* or the caller's, needing no stuffing */
+	/* or the caller's, needing no stuffing (array and bytes borrowed) */
+	const struct iovec *data_iov;
+	int data_iovcnt;
+	struct iovec data_one;	/* data_iov of a message in one piece */
+	struct buf tail;	/* end of data and what follows it */
 	/* smtpc_send_message() */
 	char **tx_cmds;		/* MAIL, RCPT..., DATA lines */
 	unsigned int tx_n;	/* number of commands */
 	unsigned int tx_accepted;	/* recipients accepted */
 	bool tx_pipelined;
 	bool tx_partial;	/* some recipients refused */
+	/* the next transaction's MAIL, RCPT and DATA, to go after this end
+	 * of data (pending) or gone (sent: their replies are due) */
+	struct buf next_group;
+	bool next_pending, next_sent;
 };
+
+static void smtpc_tx_clear(struct smtpc *c);
 
 static int
 smtpc_parse(void *parser, const void *data, size_t len, size_t *used_r,
@@ -56,6 +67,8 @@ smtpc_new(struct event_base *base, const struct client_opts *opts)
 	smtp_reply_parser_init(&c->parser);
 	buf_init(&c->ehlo);
 	buf_init(&c->ext_param);
+	buf_init(&c->tail);
+	buf_init(&c->next_group);
 	c->step = "none";
 	return c;
 }
@@ -83,12 +96,12 @@ smtpc_free(struct smtpc **cp)
 	smtp_reply_parser_clear(&c->parser);
 	buf_clear(&c->ehlo);
 	buf_clear(&c->ext_param);
+	buf_clear(&c->tail);
+	buf_clear(&c->next_group);
 	smtpc_free_secrets(c);
 	free(c->helo_name);
 	free(c->data_buf);
-	for (unsigned int i = 0; i < c->tx_n; i++)
-		free(c->tx_cmds[i]);
-	free(c->tx_cmds);
+	smtpc_tx_clear(c);
 	free(c);
 }
 
@@ -105,6 +118,9 @@ smtpc_done(struct smtpc *c, int result)
 static void
 smtpc_start(struct smtpc *c, smtpc_cb *cb, void *context)
 {
+	/* commands already sent for the next transaction: only
+	 * smtpc_send_message_iov() may come next (smtpc.h) */
+	PASSERT(!c->next_sent);
 	c->cb = cb;
 	c->cb_context = context;
 	c->next = NULL;
@@ -486,22 +502,42 @@ smtpc_dot_stuff(const char *msg, size_t len, size_t *out_len_r)
 	return buf_steal(&out);
 }
 
-/* Writes the message held in data_buf or data_borrowed and ".", then
- * reads the reply to the end of data and continues with next. */
+/* Writes the message held in data_buf or data_iov, ".", and the next
+ * transaction's commands when pending, then reads the reply to the end of
+ * data and continues with next. */
 static void
 smtpc_data_go_then(struct smtpc *c, smtpc_next_fn *next)
 {
 	char *stuffed = c->data_buf;
-	const char *borrowed = c->data_borrowed;
+	const struct iovec *iov = c->data_iov;
 	c->data_buf = NULL;
-	c->data_borrowed = NULL;
-	if (borrowed != NULL) {
-		bool crlf = c->data_len > 0 && borrowed[c->data_len - 1] == '\n';
-		cconn_write_borrowed(c->cc, borrowed, c->data_len,
-			crlf ? ".\r\n" : "\r\n.\r\n", crlf ? 3 : 5);
+	c->data_iov = NULL;
+	buf_reset(&c->tail);
+	if (iov != NULL) {
+		const struct iovec *last = c->data_iovcnt > 0 ?
+			&iov[c->data_iovcnt - 1] : NULL;
+		if (last == NULL || last->iov_len == 0 ||
+		    ((const char *)last->iov_base)[last->iov_len - 1] != '\n')
+			buf_append(&c->tail, "\r\n", 2);
+		buf_append(&c->tail, ".\r\n", 3);
+	}
+	if (c->next_pending) {
+		/* RFC 2920 3.1: the message may start a group, so the end of
+		 * data and the next MAIL, RCPT and DATA go in one write */
+		buf_append(&c->tail, buf_data(&c->next_group),
+			buf_len(&c->next_group));
+		c->next_pending = false;
+		c->next_sent = true;
+	}
+	if (iov != NULL) {
+		cconn_writev_borrowed(c->cc, iov, c->data_iovcnt,
+			buf_data(&c->tail), buf_len(&c->tail));
 	} else {
 		cconn_write_ref(c->cc, stuffed, c->data_len, smtpc_free_ref,
 			NULL);
+		if (buf_len(&c->tail) > 0)
+			cconn_write(c->cc, buf_data(&c->tail),
+				buf_len(&c->tail));
 	}
 	smtpc_cmd(c, "data-end", NULL, 250, 250, next);
 }
@@ -512,7 +548,7 @@ smtpc_data_go(struct smtpc *c, int result)
 	if (result != CLIENT_OK) {
 		free(c->data_buf);
 		c->data_buf = NULL;
-		c->data_borrowed = NULL;
+		c->data_iov = NULL;
 		smtpc_done(c, result);
 		return;
 	}
@@ -526,7 +562,7 @@ smtpc_data(struct smtpc *c, const void *msg, size_t len, smtpc_cb *cb,
 	smtpc_start(c, cb, context);
 	/* Stuffed right away so the caller's copy may go when we return. */
 	free(c->data_buf);
-	c->data_borrowed = NULL;
+	c->data_iov = NULL;
 	c->data_buf = smtpc_dot_stuff(msg, len, &c->data_len);
 	smtpc_cmd(c, "data", "DATA", 354, 354, smtpc_data_go);
 }
@@ -557,7 +593,10 @@ smtpc_data_borrow(struct smtpc *c, const void *msg, size_t len, smtpc_cb *cb,
 	smtpc_start(c, cb, context);
 	free(c->data_buf);
 	c->data_buf = NULL;
-	c->data_borrowed = msg;
+	c->data_one.iov_base = (void *)msg;
+	c->data_one.iov_len = len;
+	c->data_iov = &c->data_one;
+	c->data_iovcnt = 1;
 	c->data_len = len;
 	smtpc_cmd(c, "data", "DATA", 354, 354, smtpc_data_go);
 }
@@ -567,7 +606,8 @@ smtpc_data_borrow(struct smtpc *c, const void *msg, size_t len, smtpc_cb *cb,
 static void
 smtpc_tx_clear(struct smtpc *c)
 {
-	for (unsigned int i = 0; i < c->tx_n; i++)
+	/* tx_cmds only when not pipelining */
+	for (unsigned int i = 0; c->tx_cmds != NULL && i < c->tx_n; i++)
 		free(c->tx_cmds[i]);
 	free(c->tx_cmds);
 	c->tx_cmds = NULL;
@@ -586,7 +626,8 @@ smtpc_tx_fail(struct smtpc *c, int result)
 {
 	free(c->data_buf);
 	c->data_buf = NULL;
-	c->data_borrowed = NULL;
+	c->data_iov = NULL;
+	c->next_pending = false;
 	smtpc_tx_clear(c);
 	smtpc_done(c, result);
 }
@@ -657,13 +698,84 @@ smtpc_tx_reply(struct smtpc *c, int result)
 		/* 354 though nobody was accepted: end it empty-handed */
 		free(c->data_buf);
 		c->data_buf = NULL;
-		c->data_borrowed = NULL;
+		c->data_iov = NULL;
+		c->next_pending = false;
 		c->tx_partial = true;
 		cconn_write(c->cc, ".\r\n", 3);
 		smtpc_cmd(c, "data-end", NULL, 250, 250, smtpc_tx_end);
 		return;
 	}
 	smtpc_data_go_then(c, smtpc_tx_end);
+}
+
+/* Appends the pipelined group of a transaction: MAIL, RCPT..., DATA
+ * (appended piece by piece: printf costs more than the rest). */
+static void
+smtpc_tx_group(const struct smtpc *c, struct buf *out,
+	const struct smtpc_envelope *env)
+{
+	buf_append_str(out, "MAIL FROM:<");
+	buf_append_str(out, env->from);
+	buf_append_char(out, '>');
+	if (env->size > 0 && smtpc_has_ext(c, "SIZE", NULL)) {
+		char num[24];
+		size_t n = 0;
+		size_t v = env->size;
+		do {
+			num[sizeof(num) - ++n] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		buf_append_str(out, " SIZE=");
+		buf_append(out, num + sizeof(num) - n, n);
+	}
+	buf_append(out, "\r\n", 2);
+	for (unsigned int i = 0; i < env->n_rcpts; i++) {
+		buf_append_str(out, "RCPT TO:<");
+		buf_append_str(out, env->rcpts[i]);
+		buf_append(out, ">\r\n", 3);
+	}
+	buf_append(out, "DATA\r\n", 6);
+}
+
+/* Starts the transaction of env whose message is already in data_buf or
+ * data_iov. presented: its commands went after the last end of data. */
+static void
+smtpc_tx_begin(struct smtpc *c, const struct smtpc_envelope *env,
+	bool presented)
+{
+	c->tx_n = env->n_rcpts + 2;
+	c->tx_accepted = 0;
+	c->tx_partial = false;
+	c->tx_pipelined = smtpc_has_ext(c, "PIPELINING", NULL);
+	c->stage = 0;
+	if (c->tx_pipelined) {
+		/* RFC 2920 3.1: DATA ends the group; one write for all */
+		struct buf group;
+		buf_init(&group);
+		smtpc_tx_group(c, &group, env);
+		if (presented) {
+			/* the caller broke smtpc.h's contract otherwise */
+			PASSERT(buf_len(&group) == buf_len(&c->next_group) &&
+				memcmp(buf_data(&group), buf_data(&c->next_group),
+					buf_len(&group)) == 0);
+		} else {
+			cconn_write(c->cc, buf_data(&group), buf_len(&group));
+		}
+		buf_clear(&group);
+		smtpc_tx_read(c);
+		return;
+	}
+	PASSERT(!presented);
+	c->tx_cmds = xcalloc(c->tx_n, sizeof(char *));
+	if (env->size > 0 && smtpc_has_ext(c, "SIZE", NULL))
+		c->tx_cmds[0] = xasprintf("MAIL FROM:<%s> SIZE=%zu", env->from,
+			env->size);
+	else
+		c->tx_cmds[0] = xasprintf("MAIL FROM:<%s>", env->from);
+	for (unsigned int i = 0; i < env->n_rcpts; i++)
+		c->tx_cmds[i + 1] = xasprintf("RCPT TO:<%s>", env->rcpts[i]);
+	c->tx_cmds[c->tx_n - 1] = xstrdup("DATA");
+	smtpc_tx_read(c);
 }
 
 void
@@ -675,36 +787,64 @@ smtpc_send_message(struct smtpc *c, const char *from, size_t size,
 	smtpc_tx_clear(c);
 	free(c->data_buf);
 	c->data_buf = NULL;
-	c->data_borrowed = NULL;
+	c->data_iov = NULL;
+	c->next_pending = false;
 	if (borrow && !smtpc_needs_stuffing(msg, len)) {
-		c->data_borrowed = msg;
+		c->data_one.iov_base = (void *)msg;
+		c->data_one.iov_len = len;
+		c->data_iov = &c->data_one;
+		c->data_iovcnt = 1;
 		c->data_len = len;
 	} else {
 		c->data_buf = smtpc_dot_stuff(msg, len, &c->data_len);
 	}
-	c->tx_n = n_rcpts + 2;
-	c->tx_cmds = xcalloc(c->tx_n, sizeof(char *));
-	if (size > 0 && smtpc_has_ext(c, "SIZE", NULL))
-		c->tx_cmds[0] = xasprintf("MAIL FROM:<%s> SIZE=%zu", from, size);
-	else
-		c->tx_cmds[0] = xasprintf("MAIL FROM:<%s>", from);
-	for (unsigned int i = 0; i < n_rcpts; i++)
-		c->tx_cmds[i + 1] = xasprintf("RCPT TO:<%s>", rcpts[i]);
-	c->tx_cmds[c->tx_n - 1] = xstrdup("DATA");
-	c->tx_accepted = 0;
-	c->tx_partial = false;
-	c->tx_pipelined = smtpc_has_ext(c, "PIPELINING", NULL);
-	if (c->tx_pipelined) {
-		/* RFC 2920 3.1: DATA ends the group; one write for all */
-		struct buf group;
-		buf_init(&group);
-		for (unsigned int i = 0; i < c->tx_n; i++)
-			buf_printf(&group, "%s\r\n", c->tx_cmds[i]);
-		cconn_write(c->cc, buf_data(&group), buf_len(&group));
-		buf_clear(&group);
+	struct smtpc_envelope env = { .from = from, .size = size,
+		.rcpts = rcpts, .n_rcpts = n_rcpts };
+	smtpc_tx_begin(c, &env, false);
+}
+
+void
+smtpc_send_message_iov(struct smtpc *c, const struct smtpc_envelope *env,
+	const struct iovec *msg, int msg_iovcnt,
+	const struct smtpc_envelope *next, smtpc_cb *cb, void *context)
+{
+	bool presented = c->next_sent;
+	c->next_sent = false;
+	smtpc_start(c, cb, context);
+	smtpc_tx_clear(c);
+	free(c->data_buf);
+	c->data_buf = NULL;
+	c->data_iov = msg;
+	c->data_iovcnt = msg_iovcnt;
+	c->data_len = 0;
+#ifndef NDEBUG
+	/* the caller's promise (smtpc.h), checked in debug builds */
+	char prev = '\n';
+#endif
+	for (int i = 0; i < msg_iovcnt; i++) {
+#ifndef NDEBUG
+		const char *p = msg[i].iov_base;
+		for (size_t k = 0; k < msg[i].iov_len; k++) {
+			PASSERT(p[k] != '.' || prev != '\n');
+			prev = p[k];
+		}
+#endif
+		c->data_len += msg[i].iov_len;
 	}
-	c->stage = 0;
-	smtpc_tx_read(c);
+	c->next_pending = false;
+	smtpc_tx_begin(c, env, presented);
+	/* after smtpc_tx_begin() compared the group sent last time */
+	if (next != NULL && c->tx_pipelined) {
+		buf_reset(&c->next_group);
+		smtpc_tx_group(c, &c->next_group, next);
+		c->next_pending = true;
+	}
+}
+
+bool
+smtpc_next_sent(const struct smtpc *c)
+{
+	return c->next_sent;
 }
 
 void

@@ -10,13 +10,16 @@
  *     -> smtpc_mail(), smtpc_rcpt()..., smtpc_data(), smtpc_quit()
  *
  * smtpc_send_message() runs a whole transaction and pipelines MAIL, RCPT
- * and DATA (RFC 2920) when the server advertises PIPELINING.
+ * and DATA (RFC 2920) when the server advertises PIPELINING;
+ * smtpc_send_message_iov() takes the message as borrowed iovecs and can
+ * pipeline the next transaction's commands after the end of data.
  * Not done: CHUNKING/BDAT, SIZE checks against the EHLO limit (the server
  * refuses oversize itself). */
 #ifndef CLIENT_SMTPC_H
 #define CLIENT_SMTPC_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include "postier.h"
@@ -88,6 +91,35 @@ void smtpc_data_borrow(struct smtpc *c, const void *msg, size_t len,
 void smtpc_send_message(struct smtpc *c, const char *from, size_t size,
 	const char *const *rcpts, unsigned int n_rcpts, const void *msg,
 	size_t len, bool borrow, smtpc_cb *cb, void *context);
+
+/* A transaction's envelope for smtpc_send_message_iov(): strings and array
+ * borrowed for the call only. */
+struct smtpc_envelope {
+	const char *from;
+	size_t size;		/* SIZE=size when advertised and > 0 */
+	const char *const *rcpts;
+	unsigned int n_rcpts;
+};
+
+/* smtpc_send_message() with the message as msg_iovcnt buffers, borrowed
+ * (the bytes and the iovec array) until the callback fires. The caller
+ * guarantees that it needs no dot-stuffing: no line starts with "."
+ * (debug builds check it; nothing is scanned otherwise). A missing final
+ * CRLF is added.
+ * next (may be NULL) is the envelope of the transaction the caller will
+ * send after this one on c. When the server advertises PIPELINING, its
+ * MAIL, RCPT and DATA go in the same write as this end of data (RFC 2920
+ * 3.1) and smtpc_next_sent() turns true; then the next call on c must be
+ * smtpc_send_message_iov() with an equal envelope (its commands are not
+ * sent again; a different one aborts), or smtpc_free(). They are not sent
+ * when this transaction ends before its message does (MAIL, every RCPT or
+ * DATA refused). */
+void smtpc_send_message_iov(struct smtpc *c, const struct smtpc_envelope *env,
+	const struct iovec *msg, int msg_iovcnt,
+	const struct smtpc_envelope *next, smtpc_cb *cb, void *context);
+/* Did the last smtpc_send_message_iov() send the next transaction's
+ * commands? */
+bool smtpc_next_sent(const struct smtpc *c);
 void smtpc_rset(struct smtpc *c, smtpc_cb *cb, void *context);
 void smtpc_noop(struct smtpc *c, smtpc_cb *cb, void *context);
 /* QUIT; CLIENT_OK on 221. The session can then only be freed. */
