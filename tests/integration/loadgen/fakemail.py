@@ -6,6 +6,8 @@ memory and serves them back over POP3/IMAP. Misbehaviours for tests:
   --stall-period S --stall-ms MS   replies to end-of-DATA wait while
                                    (now mod S) < MS/1000 (a periodic stall)
   --corrupt-nth N                  flips one byte of the Nth stored message
+  --refuse-nth N                   554 to the Nth end of data (not stored)
+  --data-delay-ms MS               every reply to end-of-DATA waits MS
   --tls-cert/--tls-key             offer STARTTLS/STLS and implicit-TLS ports
 Prints KEY=value lines (SMTP_PORT, POP3_PORT, IMAP_PORT, [SMTPS_PORT,
 POP3S_PORT, IMAPS_PORT], TARGET) then serves until SIGTERM. --dir DIR gets
@@ -26,6 +28,7 @@ class Store:
         self.boxes = {}
         self.next_uid = {}
         self.stored = 0
+        self.ended = 0
         self.waiters = {}
 
     def add(self, user, data):
@@ -102,6 +105,13 @@ async def smtp_session(r, w):
             if ARGS.stall_period > 0:
                 while (time.time() % ARGS.stall_period) < ARGS.stall_ms / 1000:
                     await asyncio.sleep(0.01)
+            if ARGS.data_delay_ms > 0:
+                await asyncio.sleep(ARGS.data_delay_ms / 1000)
+            STORE.ended += 1
+            if STORE.ended == ARGS.refuse_nth:
+                w.write(b"554 5.6.0 refused on demand\r\n")
+                await w.drain()
+                continue
             STORE.stored += 1
             for n, rc in enumerate(rcpts):
                 if STORE.stored == ARGS.corrupt_nth and n == 0 and len(data) > 200:
@@ -261,6 +271,8 @@ async def main():
     ap.add_argument("--stall-period", type=float, default=0)
     ap.add_argument("--stall-ms", type=float, default=0)
     ap.add_argument("--corrupt-nth", type=int, default=0)
+    ap.add_argument("--refuse-nth", type=int, default=0)
+    ap.add_argument("--data-delay-ms", type=float, default=0)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ARGS = ap.parse_args()

@@ -40,8 +40,8 @@ tls = {tls}
 [smtp]
 service = {service}
 auth = {auth}
-messages_per_connection = 5
-max_connections = 200
+messages_per_connection = {per_connection}
+max_connections = {connections}
 [slo]
 smtp_transaction = 5s
 delivery = 60s
@@ -50,7 +50,8 @@ delivery = 60s
 
 def write_profile(d, name="t", mailboxes=20, per_day=3600, size="8k",
                   pop3=0.4, imap=0.4, idle=0.2, interval="1s",
-                  service="smtp", auth="no", tls="none"):
+                  service="smtp", auth="no", tls="none", connections=200,
+                  per_connection=5):
     path = os.path.join(d, name + ".ini")
     with open(path, "w") as f:
         f.write(PROFILE.format(**locals()))

@@ -53,6 +53,26 @@ class FakeMailTest(unittest.TestCase):
         self.assertGreaterEqual(len(rows), 8)
         self.assertTrue(os.path.getsize(res["rrd"]) > 0)
 
+    def test_queued_messages_verify(self):
+        # 300 messages due within 1 s over 2 connections, 5 ms per end of
+        # data: most wait in the queue, so each connection takes the next one as a transaction
+        # starts and pipelines its MAIL/RCPT/DATA after the end of data;
+        # 5 per connection, then QUIT and a new connection.
+        with FakeMail("--data-delay-ms", "5") as fm:
+            p = write_profile(self.d, per_day=1080000, connections=2,
+                              per_connection=5)
+            res, _ = self.run_ok(fm.target, p, "--duration", "1",
+                                 "--seed", "4")
+        c = res["counts"]
+        self.assertGreater(c["scheduled"], 200)
+        self.assertEqual(c["scheduled"], c["accepted"])
+        self.assertEqual(c["verified"], c["deliveries"])
+        self.assertEqual((c["lost"], c["corrupted"], c["duplicated"],
+                          c["failed"]), (0, 0, 0, 0))
+        # 5 messages per connection: at least scheduled / 5 connects
+        self.assertGreaterEqual(res["latency_ms"]["connect"]["count"],
+                                c["scheduled"] // 5)
+
     def test_shards_merge_to_totals(self):
         with FakeMail() as fm:
             p = write_profile(self.d, mailboxes=30)

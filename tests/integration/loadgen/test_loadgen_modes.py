@@ -50,6 +50,29 @@ class ModesTest(unittest.TestCase):
         self.assertIn("corrupted", res["verdict"]["text"])
         self.assertIn("FAIL", out)
 
+    def test_queued_burst_corruption_and_refusal(self):
+        # 200 messages due within 1 s over one connection whose every
+        # end of data takes 10 ms: they queue, and each connection takes
+        # the next queued message as a transaction starts and pipelines its
+        # commands after the end of data. A refused
+        # one fails (its connection closes, the message already taken for
+        # that connection goes back to the queue and is sent on a new
+        # one) and an altered byte is still found.
+        with FakeMail("--corrupt-nth", "7", "--refuse-nth", "12",
+                      "--data-delay-ms", "10") as fm:
+            p = write_profile(self.d, per_day=720000, connections=1,
+                              per_connection=50)
+            res, out = self.run_ok(fm.target, p, "--duration", "1",
+                                   "--seed", "5", expect=1)
+        c = res["counts"]
+        self.assertGreater(c["scheduled"], 60)
+        self.assertEqual(c["failed"], 1)
+        self.assertEqual(c["accepted"], c["scheduled"] - 1)
+        self.assertEqual(c["corrupted"], 1)
+        self.assertEqual(c["lost"], 0)
+        self.assertEqual(c["verified"] + c["corrupted"], c["deliveries"])
+        self.assertIn("corrupted", res["verdict"]["text"])
+
     def test_find_capacity(self):
         with FakeMail() as fm:
             p = write_profile(self.d, size="2k")
