@@ -2,9 +2,10 @@
  * COPYUID (RFC 4315), MOVE (RFC 6851) and EXPUNGE / UID EXPUNGE.
  *
  * SEARCH reads a message only when a key needs its header or body; string
- * keys match case-insensitively (ASCII) on the raw text, without decoding
- * MIME encodings or charsets (what Dovecot does without an FTS plugin is
- * more: it decodes; XXX: encoded-words and base64 bodies are not decoded).
+ * keys match the text a reader sees, as Dovecot does without an FTS plugin:
+ * encoded-words, base64 and quoted-printable decoded, charsets converted to
+ * UTF-8, both sides lower-cased (mime_decode.h); the body is its text parts
+ * (and attached messages), not binary attachments.
  * It runs in slices (see imapd_search_continue) so a text search over a large
  * mailbox neither holds the loop nor buffers its whole answer. */
 #include "postier.h"
@@ -20,6 +21,7 @@
 #include "proto/imap_date.h"
 #include "proto/imap_search.h"
 #include "proto/imap_seqset.h"
+#include "proto/mime_decode.h"
 #include "proto/mime_part.h"
 #include "conn.h"
 #include "imapd.h"
@@ -32,7 +34,20 @@ struct imapd_search_msg {
 	bool loaded, gone;
 	struct buf text;       /* CRLF-normalized message */
 	struct mime_part *root;
+	/* decoded (encoded-words, base64, quoted-printable, charsets) and
+	 * lower-cased, made when a key first needs them */
+	bool have_head, have_body;
+	struct buf head, body;
 };
+
+static void
+imapd_search_msg_clear(struct imapd_search_msg *m)
+{
+	buf_clear(&m->text);
+	buf_clear(&m->head);
+	buf_clear(&m->body);
+	mime_part_free(&m->root);
+}
 
 static bool
 imapd_search_load(struct imapd_search_msg *m)
@@ -49,19 +64,87 @@ imapd_search_load(struct imapd_search_msg *m)
 	return true;
 }
 
+/* Decoded, lower-cased header block [off, off+len) appended to out. */
+static void
+imapd_search_fold_header(const char *msg, size_t off, size_t len,
+	struct buf *out)
+{
+	struct buf tmp;
+	buf_init(&tmp);
+	mime_header_decode(msg + off, len, &tmp);
+	mime_utf8_fold(buf_data(&tmp), buf_len(&tmp), out);
+	buf_clear(&tmp);
+}
+
+/* The text a reader sees in part p: text parts decoded and lower-cased,
+ * attached messages with their header fields; other attachments (images,
+ * documents) are not text and are left out. */
+static void
+imapd_search_fold_body(const char *msg, const struct mime_part *p,
+	struct buf *out)
+{
+	if (p->is_multipart) {
+		for (unsigned int c = 0; c < p->n_children; c++)
+			imapd_search_fold_body(msg, &p->children[c], out);
+		return;
+	}
+	if (p->is_message && p->message != NULL) {
+		imapd_search_fold_header(msg, p->message->hdr_off,
+			p->message->hdr_len, out);
+		imapd_search_fold_body(msg, p->message, out);
+		return;
+	}
+	if (!p->is_text && p->type != NULL)
+		return;
+	const char *charset = NULL;
+	for (unsigned int k = 0; k < p->n_params; k++) {
+		if (strcasecmp(p->params[k].name, "charset") == 0)
+			charset = p->params[k].value;
+	}
+	struct buf tmp;
+	buf_init(&tmp);
+	mime_body_decode(msg + p->body_off, p->body_len, p->encoding, charset,
+		&tmp);
+	mime_utf8_fold(buf_data(&tmp), buf_len(&tmp), out);
+	buf_append_char(out, '\n');
+	buf_clear(&tmp);
+}
+
+static const struct buf *
+imapd_search_head(struct imapd_search_msg *m)
+{
+	if (!m->have_head) {
+		m->have_head = true;
+		imapd_search_fold_header(buf_data(&m->text), m->root->hdr_off,
+			m->root->hdr_len, &m->head);
+	}
+	return &m->head;
+}
+
+static const struct buf *
+imapd_search_body(struct imapd_search_msg *m)
+{
+	if (!m->have_body) {
+		m->have_body = true;
+		imapd_search_fold_body(buf_data(&m->text), m->root, &m->body);
+	}
+	return &m->body;
+}
+
+/* Whether folded text b holds needle (lower-cased here). */
 static bool
-imapd_contains(const char *hay, size_t len, const char *needle)
+imapd_contains(const struct buf *b, const char *needle)
 {
 	size_t n = strlen(needle);
 	if (n == 0)
 		return true;
-	if (n > len)
-		return false;
-	for (size_t i = 0; i + n <= len; i++) {
-		if (strncasecmp(hay + i, needle, n) == 0)
-			return true;
-	}
-	return false;
+	struct buf fn;
+	buf_init(&fn);
+	mime_utf8_fold(needle, n, &fn);
+	bool r = memmem(buf_data(b), buf_len(b), buf_data(&fn),
+		buf_len(&fn)) != NULL;
+	buf_clear(&fn);
+	return r;
 }
 
 static long long
@@ -164,25 +247,28 @@ imapd_search_match(struct imapd_search_msg *m,
 	case IMAP_SEARCH_HEADER: {
 		if (!imapd_search_load(m))
 			return false;
-		struct buf v;
+		struct buf v, folded;
 		buf_init(&v);
+		buf_init(&folded);
 		bool found = mime_header_get(buf_data(&m->text),
 			m->root->hdr_off, m->root->hdr_len, k->str, &v) == 1;
-		bool r = found && imapd_contains(buf_data(&v), buf_len(&v),
-			k->str2);
+		if (found)
+			imapd_search_fold_header(buf_data(&v), 0, buf_len(&v),
+				&folded);
+		bool r = found && imapd_contains(&folded, k->str2);
 		buf_clear(&v);
+		buf_clear(&folded);
 		return r;
 	}
 	case IMAP_SEARCH_BODY:
 		if (!imapd_search_load(m))
 			return false;
-		return imapd_contains(buf_data(&m->text) + m->root->body_off,
-			m->root->body_len, k->str);
+		return imapd_contains(imapd_search_body(m), k->str);
 	case IMAP_SEARCH_TEXT:
 		if (!imapd_search_load(m))
 			return false;
-		return imapd_contains(buf_data(&m->text), buf_len(&m->text),
-			k->str);
+		return imapd_contains(imapd_search_head(m), k->str) ||
+			imapd_contains(imapd_search_body(m), k->str);
 	}
 	return false;
 }
@@ -230,13 +316,14 @@ imapd_search_continue(struct imapd_session *s)
 		unsigned int i = q->pos++;
 		struct imapd_search_msg m = { .s = s, .i = i };
 		buf_init(&m.text);
+		buf_init(&m.head);
+		buf_init(&m.body);
 		if (imapd_search_match(&m, q->key, NULL))
 			buf_printf(&q->out, " %u", s->cmd_uid ?
 				s->box->msgs[i].uid : i + 1);
 		reads += m.loaded;
 		tests++;
-		buf_clear(&m.text);
-		mime_part_free(&m.root);
+		imapd_search_msg_clear(&m);
 		if (buf_len(&q->out) >= IMAPD_SEARCH_FLUSH) {
 			imapd_write(s, &q->out);
 			buf_reset(&q->out);

@@ -405,6 +405,56 @@ class ImapTest(unittest.TestCase):
         self.assertEqual(top, [b"Subject: dots", b"", b"..00000", b"..00001"])
         p.quit()
 
+    def test_search_decodes_what_readers_see(self):
+        # SEARCH matches decoded text as Dovecot does: encoded-words in
+        # headers, base64 / quoted-printable bodies in their charsets,
+        # case-insensitively beyond ASCII; not binary attachments
+        user, pw = SRV.users[10]
+        m = imap_login(user, pw)
+        m.create("Recherche")
+        msgs = [
+            b"Subject: =?UTF-8?Q?R=C3=A9union_du_Comit=C3=A9?=\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" +
+            b"Q2Fmw6kgY3LDqG1lIMOgIDEwaA==\r\n",            # Café crème à 10h
+            b"Subject: =?ISO-8859-1?B?yXTp?= plain\r\n"       # Été
+            b"MIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+            b"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            b"Bonne ann=E9e =\r\n=E0 tous\r\n"
+            b"--b\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            b"c2VjcmV0IHdvcmQ=\r\n--b--\r\n",                # "secret word"
+        ]
+        for raw in msgs:
+            self.assertEqual(m.append("Recherche", None, None, raw)[0], "OK")
+        m.select("Recherche")
+
+        def search(*crit):
+            m.literal = None
+            args = []
+            for c in crit:
+                if isinstance(c, bytes):
+                    m.literal = c
+                else:
+                    args.append(c)
+            typ, data = m.search("UTF-8", *args)
+            self.assertEqual(typ, "OK", data)
+            return data[0].split()
+
+        self.assertEqual(search("SUBJECT", "r\u00e9union".encode()), [b"1"])
+        self.assertEqual(search("SUBJECT", "COMIT\u00c9".encode()), [b"1"])
+        self.assertEqual(search("SUBJECT", "\u00e9t\u00e9".encode()), [b"2"])
+        self.assertEqual(search("BODY", "caf\u00e9 cr\u00e8me".encode()),
+                         [b"1"])
+        self.assertEqual(search("TEXT", "ANN\u00c9E".encode()), [b"2"])
+        self.assertEqual(search("BODY", "secret"), [])     # attachment
+        self.assertEqual(search("BODY", "Q2Fm"), [])       # not the raw base64
+        self.assertEqual(search("OR", "SUBJECT", "plain", "BODY", "10h"),
+                         [b"1", b"2"])
+        m.logout()
+
     def test_client_that_never_reads(self):
         user, pw = SRV.users[6]
         big = b"".join(b"%06d ........................................\r\n" % i
