@@ -1,6 +1,9 @@
 /* cconn.c: a client connection on libevent (see cconn.h). The fd is owned
  * here, not by a bufferevent, so the plain socket bufferevent can be swapped
- * for an OpenSSL one when TLS starts (implicit or STARTTLS). */
+ * for an OpenSSL one when TLS starts (implicit or STARTTLS). Plain TCP
+ * input is read here, not by the bufferevent: libevent asks the kernel
+ * how much is readable (ioctl FIONREAD) before every read, one system call
+ * per reply more than needed. */
 #include "postier.h"
 
 #include <errno.h>
@@ -23,6 +26,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "core/log.h"
 #include "core/tls.h"
 #include "core/xmalloc.h"
 #include "client/cconn.h"
@@ -41,6 +45,8 @@ struct cconn {
 	SSL_CTX *own_ctx;
 	int fd;
 	struct bufferevent *bev;
+	struct event *rev;	/* plain TCP: our reads into the bev's input */
+	bool rev_on;
 	SSL *ssl;
 	struct event *timer;
 	struct event *kick;	/* processes buffered input from the loop */
@@ -145,6 +151,8 @@ cconn_free(struct cconn **ccp)
 		return;
 	*ccp = NULL;
 	cconn_drop_bev(cc);
+	if (cc->rev != NULL)
+		event_free(cc->rev);
 	if (cc->ssl != NULL)
 		SSL_free(cc->ssl);
 	if (cc->fd >= 0)
@@ -172,6 +180,19 @@ cconn_arm(struct cconn *cc, enum cconn_op op, cconn_cb *cb, void *context)
 		.tv_usec = (cc->opts.timeout_ms % 1000) * 1000,
 	};
 	evtimer_add(cc->timer, &tv);
+}
+
+/* Starts or stops our own reads of a plain TCP connection. */
+static void
+cconn_plain_reads(struct cconn *cc, bool on)
+{
+	if (cc->rev == NULL || cc->rev_on == on)
+		return;
+	if (on)
+		event_add(cc->rev, NULL);
+	else
+		event_del(cc->rev);
+	cc->rev_on = on;
 }
 
 /* Ends the running operation; the callback runs last because it may free
@@ -202,6 +223,7 @@ cconn_finish(struct cconn *cc, int result)
 		cc->closed = true;
 		if (cc->bev != NULL)
 			bufferevent_disable(cc->bev, EV_READ | EV_WRITE);
+		cconn_plain_reads(cc, false);
 	}
 	if (cb != NULL)
 		cb(cc, result, context);
@@ -304,6 +326,7 @@ cconn_tls_start(struct cconn *cc)
 		}
 	}
 	SSL_CTX *ctx = cc->opts.ssl_ctx != NULL ? cc->opts.ssl_ctx : cc->own_ctx;
+	cconn_plain_reads(cc, false);	/* the OpenSSL bufferevent reads */
 	cconn_drop_bev(cc);
 	cc->ssl = tls_client_ssl_new(ctx, cc->server_name);
 	cc->bev = bufferevent_openssl_socket_new(cc->base, cc->fd, cc->ssl,
@@ -330,6 +353,8 @@ cconn_event_cb(struct bufferevent *bev, short what, void *context)
 			cconn_tls_start(cc);
 			return;
 		}
+		if (cc->ssl == NULL)
+			cconn_plain_reads(cc, true);
 		if (cc->op == CCONN_OP_CONNECT || cc->op == CCONN_OP_TLS)
 			cconn_finish(cc, CLIENT_OK);
 		return;
@@ -358,6 +383,37 @@ cconn_event_cb(struct bufferevent *bev, short what, void *context)
 	} else {
 		cconn_fail(cc, "%s: %s", what_op, strerror(err));
 	}
+}
+
+/* Bytes asked for per read of a plain connection: an SMTP reply fits many
+ * times; a fetched message takes one read per 16 KiB. */
+#define CCONN_READ_BYTES (16 * 1024)
+
+/* Plain TCP input: one recv() into the bufferevent's input buffer, then
+ * the parser; end of file and errors go where the bufferevent's would. */
+static void
+cconn_plain_read_cb(evutil_socket_t fd, short what ATTR_UNUSED, void *context)
+{
+	struct cconn *cc = context;
+	if (cc->bev == NULL)
+		return;
+	struct evbuffer *in = bufferevent_get_input(cc->bev);
+	struct evbuffer_iovec v;
+	if (evbuffer_reserve_space(in, CCONN_READ_BYTES, &v, 1) < 1)
+		log_panic("evbuffer_reserve_space failed");
+	ssize_t n = recv(fd, v.iov_base, v.iov_len, 0);
+	if (n > 0) {
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(in, &v, 1);
+		cconn_process(cc);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		      errno == EINTR))
+		return;
+	cconn_plain_reads(cc, false);
+	cconn_event_cb(cc->bev, BEV_EVENT_READING |
+		(n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), cc);
 }
 
 void
@@ -389,6 +445,9 @@ cconn_connect(struct cconn *cc, cconn_cb *cb, void *context)
 	}
 	int one = 1;
 	setsockopt(cc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	cc->rev = event_new(cc->base, cc->fd, EV_READ | EV_PERSIST,
+		cconn_plain_read_cb, cc);
+	PASSERT(cc->rev != NULL);
 	cc->bev = bufferevent_socket_new(cc->base, cc->fd, 0);
 	PASSERT(cc->bev != NULL);
 	bufferevent_setcb(cc->bev, cconn_read_cb, NULL, cconn_event_cb, cc);
@@ -539,9 +598,11 @@ cconn_read(struct cconn *cc, cconn_parse_fn *parse, void *parser,
 		return;
 	}
 	/* Enabling again re-adds the write event (two epoll_ctl calls per
-	 * reply): only when something disabled it. */
-	if (bufferevent_get_enabled(cc->bev) != (EV_READ | EV_WRITE))
-		bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+	 * reply): only when something disabled it. Plain TCP is read by
+	 * cconn_plain_read_cb(), not by the bufferevent. */
+	short want = cc->rev_on ? EV_WRITE : EV_READ | EV_WRITE;
+	if (bufferevent_get_enabled(cc->bev) != want)
+		bufferevent_enable(cc->bev, want);
 	if (evbuffer_get_length(bufferevent_get_input(cc->bev)) > 0 ||
 	    cc->closed)
 		event_active(cc->kick, 0, 0);
