@@ -1,15 +1,19 @@
 /* dash_render.c: every node's graphs and pages. With jobs > 1 the nodes are
- * shared out among forked processes (librrd draws one graph at a time per
- * process); the overview is written last by the parent. */
+ * shared out among forked processes, each taking the next node left
+ * (librrd draws one graph at a time per process); the overview is written
+ * last by the parent. */
 #include "postier.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -365,6 +369,85 @@ write_overview(const char *out_dir, struct render_node *nodes, size_t count,
 	return ret;
 }
 
+/* One result of a child: node index and whether something failed. Smaller
+ * than PIPE_BUF, so children's writes to one pipe never interleave. */
+struct render_result {
+	uint32_t node;
+	uint32_t failed;
+};
+
+/* Draws the nodes in jobs forked processes. Each child takes the next node
+ * not yet taken (a counter in shared memory), so the processes stay busy
+ * until the end whatever each node costs (nodes without RRD cost nothing,
+ * a year of data more than a day), and reports every node it finished
+ * through a pipe. A node no child reported (a child died) counts as failed.
+ * Sets failed[i]. Returns 0, or -1 when nothing could be started (printed). */
+static int
+render_in_children(const struct dash_settings *set, const char *out_dir,
+	struct render_node *nodes, size_t count, time_t now, long jobs,
+	bool *failed)
+{
+	atomic_size_t *next = mmap(NULL, sizeof(*next), PROT_READ | PROT_WRITE,
+		MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int fds[2];
+
+	if (next == MAP_FAILED) {
+		fprintf(stderr, "postier-dash: render: mmap: %s\n", strerror(errno));
+		return -1;
+	}
+	atomic_init(next, 0);
+	if (pipe(fds) < 0) {
+		fprintf(stderr, "postier-dash: render: pipe: %s\n", strerror(errno));
+		munmap(next, sizeof(*next));
+		return -1;
+	}
+	fflush(NULL);
+	pid_t *pids = xcalloc((size_t)jobs, sizeof(pid_t));
+	for (long k = 0; k < jobs; k++) {
+		pids[k] = fork();
+		if (pids[k] < 0) {
+			fprintf(stderr, "postier-dash: render: fork: %s\n",
+				strerror(errno));
+			pids[k] = 0;
+			continue;
+		}
+		if (pids[k] == 0) {
+			close(fds[0]);
+			size_t i;
+			while ((i = atomic_fetch_add(next, 1)) < count) {
+				struct render_result r = { (uint32_t)i,
+					render_node(set, out_dir, &nodes[i], now) > 0 };
+				if (write(fds[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+					_exit(2);
+			}
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	bool *done = xcalloc(count, sizeof(bool));
+	struct render_result r;
+	while (read(fds[0], &r, sizeof(r)) == (ssize_t)sizeof(r)) {
+		if (r.node < count) {
+			done[r.node] = true;
+			failed[r.node] = r.failed != 0;
+		}
+	}
+	close(fds[0]);
+	for (long k = 0; k < jobs; k++) {
+		int status;
+		if (pids[k] > 0)
+			waitpid(pids[k], &status, 0);
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (!done[i])
+			failed[i] = true;
+	}
+	free(done);
+	free(pids);
+	munmap(next, sizeof(*next));
+	return 0;
+}
+
 int
 dash_render_run(const struct dash_settings *set)
 {
@@ -410,52 +493,9 @@ dash_render_run(const struct dash_settings *set)
 	if (jobs == 1) {
 		for (size_t i = 0; i < count; i++)
 			failed[i] = render_node(set, out_dir, &nodes[i], now) > 0;
-	} else {
-		/* each child draws nodes i with i % jobs == k and reports failures
-		 * as its exit status bits are too few: through a pipe */
-		int fds[2];
-		if (pipe(fds) < 0) {
-			fprintf(stderr, "postier-dash: render: pipe: %s\n", strerror(errno));
-			goto out;
-		}
-		fflush(NULL);
-		pid_t *pids = xcalloc((size_t)jobs, sizeof(pid_t));
-		for (long k = 0; k < jobs; k++) {
-			pids[k] = fork();
-			if (pids[k] < 0) {
-				fprintf(stderr, "postier-dash: render: fork: %s\n",
-					strerror(errno));
-				pids[k] = 0;
-				continue;
-			}
-			if (pids[k] == 0) {
-				close(fds[0]);
-				for (size_t i = (size_t)k; i < count; i += (size_t)jobs) {
-					uint32_t idx = (uint32_t)i;
-					if (render_node(set, out_dir, &nodes[i], now) > 0 &&
-					    write(fds[1], &idx, sizeof(idx)) < 0)
-						_exit(2);
-				}
-				_exit(0);
-			}
-		}
-		close(fds[1]);
-		uint32_t idx;
-		while (read(fds[0], &idx, sizeof(idx)) == (ssize_t)sizeof(idx)) {
-			if (idx < count)
-				failed[idx] = true;
-		}
-		close(fds[0]);
-		for (long k = 0; k < jobs; k++) {
-			int status;
-			if (pids[k] > 0 && (waitpid(pids[k], &status, 0) < 0 ||
-			    !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-				/* a dead child: mark its nodes failed */
-				for (size_t i = (size_t)k; i < count; i += (size_t)jobs)
-					failed[i] = true;
-			}
-		}
-		free(pids);
+	} else if (render_in_children(set, out_dir, nodes, count, now, jobs,
+	    failed) < 0) {
+		goto out;
 	}
 	ret = 0;
 	for (size_t i = 0; i < count; i++) {
