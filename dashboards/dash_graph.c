@@ -118,7 +118,8 @@ dash_graph_draw(const struct dash_graph *g, const char *rrd_path,
 	free(path);
 
 	rrd_clear_error();
-	unsigned long pngs_before = dash_png_files_written();
+	unsigned long written = dash_png_files_written();
+	unsigned long failed = dash_png_files_failed();
 	rrd_info_t *info = rrd_graph_v(a.n, a.v);
 	int ret = 0;
 	if (info == NULL) {
@@ -128,7 +129,12 @@ dash_graph_draw(const struct dash_graph *g, const char *rrd_path,
 	} else {
 		rrd_info_free(info);
 		static bool warned;
-		if (dash_png_files_written() == pngs_before && !warned) {
+		if (dash_png_files_failed() != failed) {
+			/* librrd does not tell: dash_png.h */
+			*error_r = xasprintf("cannot write %s: %s", png_path,
+				dash_png_last_error());
+			ret = -1;
+		} else if (dash_png_files_written() == written && !warned) {
 			/* drawn, but not through dash_png.c: correct, 3x dearer */
 			fprintf(stderr, "postier-dash: warning: librrd wrote %s with "
 				"cairo's PNG encoder, not postier-dash's (dash_png.h)\n",

@@ -20,12 +20,25 @@
 #include "dash_html.h"
 #include "dash_png.h"
 
-static unsigned long png_files_written;
+static unsigned long png_files_written, png_files_failed;
+static char png_last_error[256];
 
 unsigned long
 dash_png_files_written(void)
 {
 	return png_files_written;
+}
+
+unsigned long
+dash_png_files_failed(void)
+{
+	return png_files_failed;
+}
+
+const char *
+dash_png_last_error(void)
+{
+	return png_last_error;
 }
 
 static void
@@ -142,8 +155,12 @@ dash_png_write_surface(cairo_surface_t *surface, const char *path)
 {
 	cairo_status_t status = cairo_surface_status(surface);
 
-	if (status != CAIRO_STATUS_SUCCESS)
+	if (status != CAIRO_STATUS_SUCCESS) {
+		snprintf(png_last_error, sizeof(png_last_error), "%s",
+			cairo_status_to_string(status));
+		png_files_failed++;
 		return status;
+	}
 	struct png_job *job = xcalloc(1, sizeof(*job));
 	buf_init(&job->out);
 	cairo_format_t format = CAIRO_FORMAT_INVALID;
@@ -168,11 +185,19 @@ dash_png_write_surface(cairo_surface_t *surface, const char *path)
 		png_destroy_write_struct(&job->png, &job->info);
 	}
 	if (status == CAIRO_STATUS_SUCCESS) {
-		if (dash_write_file(path, buf_data(&job->out), buf_len(&job->out)) < 0)
+		if (dash_write_file(path, buf_data(&job->out), buf_len(&job->out)) < 0) {
 			status = CAIRO_STATUS_WRITE_ERROR;
-		else
-			png_files_written++;
+			snprintf(png_last_error, sizeof(png_last_error), "%s",
+				strerror(errno));
+		}
+	} else {
+		snprintf(png_last_error, sizeof(png_last_error), "%s",
+			cairo_status_to_string(status));
 	}
+	if (status == CAIRO_STATUS_SUCCESS)
+		png_files_written++;
+	else
+		png_files_failed++;
 	int saved = errno;
 	free(job->row);
 	buf_clear(&job->out);

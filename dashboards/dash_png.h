@@ -30,9 +30,15 @@
  * failed, message on stderr). Blocks on disk. */
 cairo_status_t dash_png_write_surface(cairo_surface_t *surface, const char *path);
 
-/* PNG files written by dash_png_write_surface() in this process, for
- * tests and the render log: 0 after a graph means librrd did not call the
- * override (another cairo binding) and graphs cost the libpng defaults. */
+/* Calls of dash_png_write_surface() in this process that wrote their file,
+ * and that failed. librrd 1.7 ignores the status of its PNG output (a graph
+ * that could not be written is "drawn"), so dash_graph_draw() compares
+ * these before and after each graph: a failure is the graph's error, and
+ * neither counter moving means librrd did not call the override (another
+ * cairo binding: graphs still right, at libpng's default cost). */
 unsigned long dash_png_files_written(void);
+unsigned long dash_png_files_failed(void);
+/* Why the last failed call failed, e.g. "No such file or directory". */
+const char *dash_png_last_error(void);
 
 #endif

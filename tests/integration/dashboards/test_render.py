@@ -136,6 +136,25 @@ class RenderTest(unittest.TestCase):
         self.assertNotEqual(os.stat(png2).st_mtime_ns, before2, "--force did not redraw")
         self.assertEqual(os.stat(png).st_mtime_ns, before)
 
+    def test_unwritable_graph_is_an_error(self):
+        # librrd ignores a failed PNG write; postier-dash must not: the
+        # graph is an error on stderr and on the page, exit status 1
+        with dashtest.TempDir() as t:
+            out = os.path.join(t, "o")
+            os.mkdir(out)
+            open(os.path.join(out, "alpha"), "w").close()   # not a directory
+            r = dashtest.run_dash("render", "--rrd-dir", self.rrd, "--out", out,
+                                  "--node", "alpha", "--jobs", "2")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("node alpha graph messages-day: cannot write ", r.stderr)
+            self.assertIn("Not a directory", r.stderr)
+            self.assertEqual(r.stderr.count("cannot write"), len(GRAPHS) * len(PERIODS))
+            with open(os.path.join(out, "alpha.html")) as f:
+                page = f.read()
+            self.assertEqual(page.count('class="card err"'), len(GRAPHS) * len(PERIODS))
+            with open(os.path.join(out, "index.html")) as f:
+                self.assertIn("some graphs could not be drawn", f.read())
+
     def test_empty_and_missing_directories(self):
         with dashtest.TempDir() as t:
             empty = os.path.join(t, "rrd")

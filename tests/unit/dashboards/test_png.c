@@ -1,9 +1,10 @@
 /* test_png.c: dash_png writes the same pixels as cairo's own PNG encoder
  * (opaque, translucent, RGB24 surfaces), the same colour types, unfiltered
- * rows; errors are cairo statuses; and librrd's graphs really go through it
- * (the cairo_surface_write_to_png override). */
+ * rows; errors are cairo statuses, counted with their reason; and librrd's
+ * graphs really go through it (the cairo_surface_write_to_png override). */
 #include "postier.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,7 +190,12 @@ test_errors(void **state ATTR_UNUSED)
 {
 	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 8, 8);
 	char *path = xasprintf("%s/no/such/dir/x.png", tmpdir);
+	unsigned long written = dash_png_files_written();
+	unsigned long failed = dash_png_files_failed();
 	assert_int_equal(dash_png_write_surface(s, path), CAIRO_STATUS_WRITE_ERROR);
+	assert_int_equal(dash_png_files_failed(), failed + 1);
+	assert_int_equal(dash_png_files_written(), written);
+	assert_string_equal(dash_png_last_error(), strerror(ENOENT));
 	free(path);
 	cairo_surface_destroy(s);
 	/* a surface in error keeps its status and writes nothing */
@@ -198,6 +204,9 @@ test_errors(void **state ATTR_UNUSED)
 	path = xasprintf("%s/err.png", tmpdir);
 	assert_int_equal(dash_png_write_surface(s, path), cairo_surface_status(s));
 	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(dash_png_files_failed(), failed + 2);
+	assert_string_equal(dash_png_last_error(),
+		cairo_status_to_string(cairo_surface_status(s)));
 	free(path);
 	cairo_surface_destroy(s);
 }
