@@ -87,12 +87,6 @@ imapd_untagged(struct imapd_session *s, const char *fmt, ...)
 void
 imapd_tagged(struct imapd_session *s, const char *status, const char *fmt, ...)
 {
-	/* RFC 3501 5.2, 7: updates may follow any command (Dovecot sends
-	 * them before every OK and NO); EXPUNGE not after non-UID FETCH,
-	 * STORE, SEARCH (7.4.1) */
-	if (s->state == IMAPD_STATE_SELECTED && (strcmp(status, "OK") == 0 ||
-	    strcmp(status, "NO") == 0))
-		imapd_sync_send(s, (s->cmd_flags & IMAPD_CMD_NO_EXPUNGE) == 0);
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "%s %s ", s->tag != NULL ? s->tag : "*", status);
@@ -101,10 +95,44 @@ imapd_tagged(struct imapd_session *s, const char *status, const char *fmt, ...)
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	buf_append_str(&b, "\r\n");
+	/* RFC 3501 5.2, 7: updates may follow any command (Dovecot sends
+	 * them before every OK and NO); EXPUNGE not after non-UID FETCH,
+	 * STORE, SEARCH (7.4.1). When the folder changed, the rescan runs in
+	 * the worker pool and the reply waits for it. */
+	if (s->state == IMAPD_STATE_SELECTED && (strcmp(status, "OK") == 0 ||
+	    strcmp(status, "NO") == 0) &&
+	    imapd_sync_start(s, (s->cmd_flags & IMAPD_CMD_NO_EXPUNGE) == 0)) {
+		buf_append(&s->tagged_wait, buf_data(&b), buf_len(&b));
+		buf_clear(&b);
+		return;
+	}
 	imapd_write(s, &b);
 	buf_clear(&b);
 	if (strcmp(status, "BAD") == 0)
 		s->bad_commands++;
+}
+
+void
+imapd_sync_finished(struct imapd_session *s)
+{
+	if (buf_len(&s->tagged_wait) > 0) {
+		imapd_write(s, &s->tagged_wait);
+		buf_reset(&s->tagged_wait);
+	}
+	if (s->done_wait) {
+		s->done_wait = false;
+		imapd_command_done(s);
+		return;
+	}
+	if (s->idling && s->sync_again) {
+		s->sync_again = false;
+		if (imapd_sync_start(s, true))
+			return;
+	}
+	/* IDLE waits for DONE; a reply outside a command (a parse error)
+	 * waits for the next one */
+	if (!s->running || s->idling)
+		conn_pause_input(s->c, false);
 }
 
 static const struct postierd_settings *
@@ -150,6 +178,7 @@ imapd_session_start(struct conn *c)
 	limits.max_line_bytes = (size_t)set->imap_max_line_bytes;
 	limits.max_literal_bytes = set->imap_max_literal_size;
 	s->parser = imap_parser_new(&limits);
+	buf_init(&s->tagged_wait);
 	conn_set_handler(c, &imapd_handler, s);
 	conn_set_line_limit(c, (size_t)set->imap_max_line_bytes);
 	conn_set_timeout(c, set->imap_timeout_ms);
@@ -174,7 +203,10 @@ imapd_free(struct imapd_session *s)
 	imapd_fetch_free(s);
 	imapd_search_free(s);
 	imap_parser_free(&s->parser);
+	if (s->box_busy)
+		s->box = NULL; /* lent to a sync: its request frees it */
 	mailbox_free(&s->box);
+	buf_clear(&s->tagged_wait);
 	free(s->tag);
 	free(s->user);
 	free(s->auth_attempt);
@@ -192,6 +224,11 @@ imapd_close(struct imapd_session *s)
 void
 imapd_command_done(struct imapd_session *s)
 {
+	if (s->box_busy) {
+		/* the tagged reply waits for a sync: so does the end */
+		s->done_wait = true;
+		return;
+	}
 	s->running = false;
 	s->cmd_flags = 0;
 	free(s->tag);

@@ -8,7 +8,9 @@
  * when it continues later (a directory look-up, a FETCH waiting for the
  * socket to drain, IDLE); it then calls imapd_command_done() when it ends.
  * Input is paused while a command runs, so pipelined commands run in order.
- * Everything runs on the connection's loop thread. */
+ * Everything runs on the connection's loop thread, but the rescans that
+ * keep the selected mailbox in step (imapd_sync_start), which run in the
+ * worker pool with the mailbox lent to them. */
 #ifndef MAILSERVER_IMAPD_H
 #define MAILSERVER_IMAPD_H
 
@@ -59,6 +61,12 @@ struct imapd_session {
 	/* IDLE */
 	bool idling;
 	bool idle_registered;
+	/* a sync runs in the worker pool (imapd_sync_start) */
+	bool box_busy;
+	unsigned int sync_old_recent;
+	struct buf tagged_wait;   /* the tagged reply that waits for it */
+	bool done_wait;           /* imapd_command_done() waits for it */
+	bool sync_again;          /* a change was seen meanwhile (IDLE) */
 	/* FETCH and SEARCH streaming */
 	struct imapd_fetch_ctx *fetch;
 	struct imapd_search_ctx *search;
@@ -78,11 +86,17 @@ void imapd_command_done(struct imapd_session *s);
 void imapd_capability_append(struct imapd_session *s, struct buf *out);
 
 /* Untagged updates: when the selected mailbox changed on disk (two stat()s
- * say so) rescans it and reports EXISTS, RECENT, FLAGS and FETCH FLAGS
- * changes, and, when expunges, EXPUNGE (also for the messages an earlier
- * sync without expunges held back; without: vanished messages stay in the
- * view and sequence numbers do not move). */
-void imapd_sync_send(struct imapd_session *s, bool expunges);
+ * say so) starts a rescan in the worker pool and returns true; it reports
+ * EXISTS, RECENT, FLAGS and FETCH FLAGS changes, and, when expunges,
+ * EXPUNGE (also for the messages an earlier sync without expunges held
+ * back; without: vanished messages stay in the view and sequence numbers
+ * do not move), then calls imapd_sync_finished(). Returns false when there
+ * is nothing to do (or a sync runs already). While it runs the mailbox
+ * belongs to the worker: input is paused and nothing touches s->box. */
+bool imapd_sync_start(struct imapd_session *s, bool expunges);
+/* Back on the loop after a sync: the tagged reply and the end of the
+ * command that waited for it, or IDLE going on. */
+void imapd_sync_finished(struct imapd_session *s);
 /* The FLAGS and PERMANENTFLAGS of the selected mailbox. */
 void imapd_send_flags(struct imapd_session *s);
 /* "FLAGS (...)" of message i. */

@@ -210,8 +210,12 @@ imapd_idle_unregister(struct imapd_session *s)
 void
 imapd_idle_wakeup(struct imapd_session *s)
 {
-	if (s->idling && s->state == IMAPD_STATE_SELECTED)
-		imapd_sync_send(s, true);
+	if (!s->idling || s->state != IMAPD_STATE_SELECTED)
+		return;
+	if (s->box_busy)
+		s->sync_again = true; /* imapd_sync_finished() looks again */
+	else
+		(void)imapd_sync_start(s, true);
 }
 
 bool
@@ -222,10 +226,11 @@ imapd_cmd_idle(struct imapd_session *s, const struct imap_arg *args)
 	metric_gauge_add(METRIC_IMAP_IDLE_SESSIONS, 1);
 	conn_write_str(s->c, "+ idling\r\n");
 	if (s->state == IMAPD_STATE_SELECTED) {
-		imapd_sync_send(s, true);
+		/* watch first: a change after the watch wakes us, one before
+		 * it is found by this sync */
 		imapd_idle_register(s);
-		/* a change between the sync and the watch: look once more */
-		imapd_sync_send(s, true);
+		if (imapd_sync_start(s, true))
+			return false; /* imapd_sync_finished() resumes input */
 	}
 	conn_pause_input(s->c, false); /* DONE is input */
 	return false;

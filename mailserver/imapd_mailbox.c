@@ -18,6 +18,7 @@
 #include "proto/imap_seqset.h"
 #include "conn.h"
 #include "imapd.h"
+#include "loop.h"
 #include "mailbox.h"
 #include "mailbox_list.h"
 
@@ -57,38 +58,43 @@ imapd_send_flags(struct imapd_session *s)
 	buf_clear(&kw);
 }
 
-void
-imapd_sync_send(struct imapd_session *s, bool expunges)
-{
-	if (s->box == NULL)
-		return;
-	/* cheap when nothing changed: two stat()s, no scan */
-	if (!mailbox_needs_sync(s->box) &&
-	    (!expunges || s->box->held_expunges == 0))
-		return;
+/* A sync in the worker pool: the session lends it its mailbox (rescans and
+ * dovecot-uidlist writes block on the disk, with an fsync) and gets it back
+ * with what changed. */
+struct imapd_sync_req {
+	struct imapd_session *s; /* valid while the conn lives */
+	struct mailbox *box;
+	bool expunges;
+	int ret;
+	char *error;
 	struct mailbox_changes ch;
-	char *error = NULL;
-	unsigned int old_recent = s->box->recent_count;
-	int ret = expunges ? mailbox_sync(s->box, &ch, &error) :
-		mailbox_sync_no_expunges(s->box, &ch, &error);
-	if (ret < 0) {
-		log_error("imap.sync_error", "sid=%s error=%s", conn_sid(s->c),
-			log_quote(error));
-		free(error);
-		return;
-	}
-	for (unsigned int i = 0; i < ch.n_expunged; i++)
-		imapd_untagged(s, "%u EXPUNGE", ch.expunged[i]);
-	if (ch.keywords_changed)
+};
+
+static void
+imapd_sync_work(void *arg)
+{
+	struct imapd_sync_req *r = arg;
+	r->ret = r->expunges ? mailbox_sync(r->box, &r->ch, &r->error) :
+		mailbox_sync_no_expunges(r->box, &r->ch, &r->error);
+}
+
+/* The untagged responses for what a sync changed. */
+static void
+imapd_sync_report(struct imapd_session *s, const struct mailbox_changes *ch,
+	unsigned int old_recent)
+{
+	for (unsigned int i = 0; i < ch->n_expunged; i++)
+		imapd_untagged(s, "%u EXPUNGE", ch->expunged[i]);
+	if (ch->keywords_changed)
 		imapd_send_flags(s);
-	if (s->box->count != ch.old_count - ch.n_expunged)
+	if (s->box->count != ch->old_count - ch->n_expunged)
 		imapd_untagged(s, "%u EXISTS", s->box->count);
 	if (s->box->recent_count != old_recent)
 		imapd_untagged(s, "%u RECENT", s->box->recent_count);
 	struct buf b;
 	buf_init(&b);
-	for (unsigned int i = 0; i < ch.n_flag_changed; i++) {
-		unsigned int idx = ch.flag_changed[i] - 1;
+	for (unsigned int i = 0; i < ch->n_flag_changed; i++) {
+		unsigned int idx = ch->flag_changed[i] - 1;
 		buf_reset(&b);
 		buf_printf(&b, "* %u FETCH (UID %u ", idx + 1,
 			s->box->msgs[idx].uid);
@@ -97,7 +103,49 @@ imapd_sync_send(struct imapd_session *s, bool expunges)
 		imapd_write(s, &b);
 	}
 	buf_clear(&b);
-	mailbox_changes_clear(&ch);
+}
+
+static void
+imapd_sync_done(struct conn *c, void *arg)
+{
+	struct imapd_sync_req *r = arg;
+	if (c == NULL) {
+		/* the session is gone and left the mailbox to us */
+		mailbox_free(&r->box);
+	} else {
+		struct imapd_session *s = r->s;
+		s->box_busy = false;
+		if (r->ret < 0) {
+			log_error("imap.sync_error", "sid=%s error=%s",
+				conn_sid(s->c), log_quote(r->error));
+		} else {
+			imapd_sync_report(s, &r->ch, s->sync_old_recent);
+		}
+		imapd_sync_finished(s);
+	}
+	mailbox_changes_clear(&r->ch);
+	free(r->error);
+	free(r);
+}
+
+bool
+imapd_sync_start(struct imapd_session *s, bool expunges)
+{
+	if (s->box == NULL || s->box_busy)
+		return false;
+	/* cheap when nothing changed: two stat()s, no scan */
+	if (!mailbox_needs_sync(s->box) &&
+	    (!expunges || s->box->held_expunges == 0))
+		return false;
+	struct imapd_sync_req *r = xcalloc(1, sizeof(*r));
+	r->s = s;
+	r->box = s->box;
+	r->expunges = expunges;
+	s->box_busy = true;
+	s->sync_old_recent = s->box->recent_count;
+	conn_pause_input(s->c, true);
+	worker_submit(s->c, imapd_sync_work, imapd_sync_done, r);
+	return true;
 }
 
 void

@@ -12,9 +12,13 @@
  * Several processes (another session, Dovecot itself, delivery) may change a
  * folder at any time: mailbox_sync() rescans and reports what changed.
  *
- * Everything here blocks on the file system (readdir, rename, fsync).
- * XXX: sessions call it on their loop thread, as Dovecot's imap process does
- * in its own process; moving scans to the worker pool is future work. */
+ * Everything here blocks on the file system (readdir, rename, fsync). A
+ * mailbox belongs to one session at a time and is not locked: IMAP lends
+ * it to the worker pool for the rescans of a selected folder (the most
+ * frequent writer of dovecot-uidlist, with its fsync). XXX: the rest
+ * (SELECT's first scan, STATUS, APPEND, COPY, flag renames, message reads,
+ * POP3's scan at login) still runs on the loop thread, as Dovecot's imap
+ * process does in its own process. */
 #ifndef MAILSERVER_MAILBOX_H
 #define MAILSERVER_MAILBOX_H
 

@@ -1,0 +1,145 @@
+"""A slow disk does not hold other sessions: the rescans that keep a selected
+mailbox in step (and write dovecot-uidlist with an fsync) run in the worker
+pool, not on the event loop.
+
+postierd runs with ONE event-loop thread and a shim (slow_fsync.c,
+LD_PRELOAD) that makes every fsync of dovecot-uidlist take 1.5 s. New mail
+lands in A's Maildir; A's NOOP then needs a rescan that assigns UIDs and
+writes the uidlist. B, logged in on the same loop, sends NOOP meanwhile: its
+answer must come back while A is still waiting (with the rescan on the loop,
+A's answer would be written first). The same for IDLE: a delivery wakes A
+and B is still served. A then gets exactly the updates it should."""
+import os
+import select
+import socket
+import time
+import unittest
+
+from postier_test import BUILD_DIR, DevServer
+
+SLOW_MS = 1500
+SHIM = os.path.join(BUILD_DIR, "tests", "integration", "retrieval",
+                    "slow_fsync.so")
+SRV = None
+
+
+def setUpModule():
+    global SRV
+    os.environ["LD_PRELOAD"] = SHIM
+    os.environ["POSTIER_SLOW_FSYNC_MS"] = str(SLOW_MS)
+    # the ASan build wants its runtime first; the shim has no sanitizer
+    os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
+                                  ":verify_asan_link_order=0").lstrip(":")
+    try:
+        SRV = DevServer(["--users", "3", "--set", "server.threads=1",
+                         "--set", "imap.plaintext_auth=yes"]).start()
+    finally:
+        del os.environ["LD_PRELOAD"]
+
+
+def tearDownModule():
+    if SRV is not None:
+        SRV.stop()
+
+
+def maildir(user):
+    local, domain = user.split("@")
+    return os.path.join(SRV.dir, "data", "home", domain, local, "Maildir")
+
+
+def deliver(user, n):
+    new = os.path.join(maildir(user), "new")
+    os.makedirs(new, exist_ok=True)
+    tmp = os.path.join(maildir(user), "tmp", "m%d" % n)
+    os.makedirs(os.path.dirname(tmp), exist_ok=True)
+    with open(tmp, "wb") as f:
+        f.write(b"Subject: slow %d\n\nbody\n" % n)
+    os.rename(tmp, os.path.join(new, "%d.M%dP1.slow" % (1700000000 + n, n)))
+
+
+def session(user, pw, select_inbox):
+    s = socket.create_connection(("127.0.0.1", SRV.port("IMAP_PORT")),
+                                 timeout=60)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"l LOGIN %s %s\r\n" % (user.encode(), pw.encode()))
+    until(f, b"l")
+    if select_inbox:
+        s.sendall(b"s SELECT INBOX\r\n")
+        until(f, b"s")
+    return s, f
+
+
+def until(f, tag):
+    out = []
+    while True:
+        line = f.readline()
+        assert line, "connection closed"
+        out.append(line)
+        if line.startswith(tag + b" ") or (tag == b"+" and
+                                           line.startswith(b"+")):
+            return out
+
+
+class SlowDiskTest(unittest.TestCase):
+    def test_sync_does_not_hold_the_loop(self):
+        self.assertTrue(os.path.exists(SHIM), SHIM)
+        (ua, pa), (ub, pb) = SRV.users[0], SRV.users[1]
+        deliver(ua, 0)
+        a, fa = session(ua, pa, True)   # the first uidlist write (slow)
+        b, fb = session(ub, pb, False)
+
+        def b_served_while_a_waits():
+            time.sleep(0.2)  # A's rescan is in its fsync by now
+            t0 = time.monotonic()
+            b.sendall(b"n NOOP\r\n")
+            out = until(fb, b"n")
+            self.assertTrue(out[-1].startswith(b"n OK"), out)
+            # nothing of A's answer has arrived: A still waits for the disk
+            self.assertEqual(select.select([a], [], [], 0)[0], [])
+            return time.monotonic() - t0
+
+        # a command's reply waits for the rescan, B does not
+        deliver(ua, 1)
+        a.sendall(b"x NOOP\r\n")
+        b_served_while_a_waits()
+        out = until(fa, b"x")
+        self.assertIn(b"* 2 EXISTS\r\n", out)
+        self.assertTrue(out[-1].startswith(b"x OK"), out)
+        a.sendall(b"f UID FETCH 1:* (UID)\r\n")
+        out = until(fa, b"f")
+        self.assertEqual(len([l for l in out if b"FETCH (UID" in l]), 2, out)
+
+        # IDLE: a delivery wakes A, the rescan runs aside, B is served
+        a.sendall(b"i IDLE\r\n")
+        until(fa, b"+")
+        deliver(ua, 2)
+        b_served_while_a_waits()
+        line = fa.readline()
+        self.assertEqual(line, b"* 3 EXISTS\r\n")
+        a.sendall(b"DONE\r\n")
+        out = until(fa, b"i")
+        self.assertTrue(out[-1].startswith(b"i OK"), out)
+        a.sendall(b"o LOGOUT\r\n")
+        until(fa, b"o")
+        b.close()
+        a.close()
+
+    def test_client_gone_during_sync(self):
+        (ua, pa) = SRV.users[2]
+        a, fa = session(ua, pa, True)
+        deliver(ua, 10)
+        a.sendall(b"x NOOP\r\n")
+        time.sleep(0.1)
+        a.close()  # the session ends while its mailbox is in the worker
+        time.sleep(SLOW_MS / 1000.0 + 0.5)
+        c, fc = session(ua, pa, True)
+        c.sendall(b"n NOOP\r\n")
+        out = until(fc, b"n")
+        self.assertTrue(out[-1].startswith(b"n OK"), out)
+        c.close()
+        self.assertNotIn("imap.sync_error", SRV.log_text())
+
+
+if __name__ == "__main__":
+    unittest.main()
