@@ -115,7 +115,8 @@ mailbox_parse_name(struct mailbox_msg *m)
 {
 	const char *name = m->name;
 	const char *colon = strchr(name, ':');
-	m->base_len = colon != NULL ? (size_t)(colon - name) : strlen(name);
+	m->base_len = (uint32_t)(colon != NULL ? (size_t)(colon - name) :
+		strlen(name));
 	m->flags = 0;
 	m->keywords = 0;
 	if (colon != NULL && colon[1] == '2' && colon[2] == ',') {

@@ -41,16 +41,19 @@
 /* dovecot-keywords: 26 letters a-z */
 #define MAILBOX_MAX_KEYWORDS 26
 
+/* One per message of every open folder of every session (10,000 idle
+ * sessions on 1,000-message folders hold ten million): fields ordered so
+ * that it packs into 56 bytes. */
 struct mailbox_msg {
 	uint32_t uid;
-	char *name;           /* file name in cur/ (or new/ when in_new) */
-	size_t base_len;      /* name[0..base_len) is the base (before ':') */
-	bool in_new;
 	unsigned int flags;   /* MAILBOX_FLAG_* */
 	uint32_t keywords;    /* bit i = dovecot-keywords index i */
+	uint32_t base_len;    /* name[0..base_len) is the base (before ':') */
+	char *name;           /* file name in cur/ (or new/ when in_new) */
 	uint64_t size;        /* bytes on disk (S=), 0 = not known yet */
 	uint64_t vsize;       /* RFC822.SIZE (W=), 0 = not known yet */
 	time_t mtime;         /* INTERNALDATE, 0 = not read yet */
+	bool in_new;
 	bool expunged;        /* file gone, kept in the view (held expunge) */
 };
 
