@@ -390,6 +390,65 @@ mailbox_rec_find(const struct uidlist_rec *sorted, unsigned int count,
 	return NULL;
 }
 
+/* A new folder's UIDVALIDITY, as Dovecot picks it (its
+ * mailbox-uidvalidity.c): the root's dovecot-uidvalidity holds the last
+ * value given (8 hex digits); the next is max(last + 1, now), so a folder
+ * deleted and created again within a second still gets a new one (RFC 3501
+ * 2.3.1.1). An empty dovecot-uidvalidity.<hex> names the last value too:
+ * renaming it to the new name is the atomic step two processes cannot both
+ * win; the loser tries again with the value the winner left. */
+static uint32_t
+mailbox_next_uidvalidity(const char *root)
+{
+	uint32_t now = (uint32_t)time(NULL);
+	for (int attempt = 0; attempt < 10; attempt++) {
+		uint32_t last = 0;
+		char *path = xasprintf("%s/dovecot-uidvalidity", root);
+		FILE *f = fopen(path, "r");
+		if (f != NULL) {
+			unsigned int v;
+			if (fscanf(f, "%8x", &v) == 1)
+				last = v;
+			fclose(f);
+		}
+		uint32_t next = last + 1 > now ? last + 1 : now;
+		char *old_name = xasprintf("%s/dovecot-uidvalidity.%08x", root,
+			last);
+		char *new_name = xasprintf("%s/dovecot-uidvalidity.%08x", root,
+			next);
+		bool won;
+		if (last != 0 && access(old_name, F_OK) == 0) {
+			won = rename(old_name, new_name) == 0;
+		} else {
+			int fd = open(new_name, O_WRONLY | O_CREAT | O_EXCL |
+				O_CLOEXEC, 0600);
+			won = fd >= 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		if (won) {
+			char *tmp = xasprintf("%s.%lu.tmp", path,
+				(unsigned long)getpid());
+			f = fopen(tmp, "w");
+			if (f != NULL) {
+				fprintf(f, "%08x", next);
+				if (fclose(f) == 0)
+					(void)rename(tmp, path);
+				else
+					(void)unlink(tmp);
+			}
+			free(tmp);
+		}
+		free(old_name);
+		free(new_name);
+		free(path);
+		if (won)
+			return next;
+	}
+	/* a root we cannot write to: still a usable value */
+	return now;
+}
+
 static void
 mailbox_new_guid(char out[33])
 {
@@ -430,7 +489,7 @@ mailbox_assign_uids(struct mailbox *box, const struct mailbox_scan *s,
 	if (ret == 0 || ul->uidvalidity == 0) {
 		char guid[33];
 		mailbox_new_guid(guid);
-		ul->uidvalidity = (uint32_t)time(NULL);
+		ul->uidvalidity = mailbox_next_uidvalidity(box->root);
 		if (ul->guid == NULL)
 			ul->guid = xstrdup(guid);
 	}
@@ -989,7 +1048,7 @@ mailbox_uid_for(struct mailbox *box, const char *base, int lock_fd,
 	if (ret == 0 || ul.uidvalidity == 0) {
 		char guid[33];
 		mailbox_new_guid(guid);
-		ul.uidvalidity = (uint32_t)time(NULL);
+		ul.uidvalidity = mailbox_next_uidvalidity(box->root);
 		ul.guid = xstrdup(guid);
 	}
 	for (unsigned int i = 0; i < ul.count; i++) {

@@ -471,6 +471,56 @@ test_bad_trees(void **state)
 	free(error);
 }
 
+/* New folders get their UIDVALIDITY the way Dovecot gives it: a fresh
+ * value even for a folder deleted and created again in the same second,
+ * recorded in dovecot-uidvalidity and dovecot-uidvalidity.<hex>. */
+static void
+test_uidvalidity_of_new_folders(void **state)
+{
+	(void)state;
+	char *error = NULL;
+	struct mailbox *box = NULL;
+	uint32_t seen[3];
+	for (int round = 0; round < 3; round++) {
+		if (round > 0)
+			assert_int_equal(mailbox_list_delete(root, "Fresh",
+				&error), 0);
+		assert_int_equal(mailbox_list_create(root, "Fresh", &error), 0);
+		assert_int_equal(mailbox_open(root, "Fresh", false, &box,
+			&error), 1);
+		seen[round] = box->uidvalidity;
+		mailbox_free(&box);
+		char *v = read_file("dovecot-uidvalidity");
+		assert_non_null(v);
+		char want[16], marker[64];
+		snprintf(want, sizeof(want), "%08x", seen[round]);
+		assert_string_equal(v, want);
+		free(v);
+		snprintf(marker, sizeof(marker), "dovecot-uidvalidity.%08x",
+			seen[round]);
+		assert_true(exists(marker));
+		if (round > 0) {
+			assert_true(seen[round] > seen[round - 1]);
+			snprintf(marker, sizeof(marker),
+				"dovecot-uidvalidity.%08x", seen[round - 1]);
+			assert_false(exists(marker));
+		}
+	}
+	/* a value Dovecot left ahead of the clock is continued from */
+	write_file("dovecot-uidvalidity", "f0000000");
+	char *old = xasprintf("%s/dovecot-uidvalidity.%08x", root, seen[2]);
+	char *renamed = xasprintf("%s/dovecot-uidvalidity.f0000000", root);
+	assert_int_equal(rename(old, renamed), 0);
+	free(old);
+	free(renamed);
+	assert_int_equal(mailbox_list_create(root, "Later", &error), 0);
+	assert_int_equal(mailbox_open(root, "Later", false, &box, &error), 1);
+	assert_int_equal(box->uidvalidity, 0xf0000001u);
+	mailbox_free(&box);
+	assert_int_equal(mailbox_list_delete(root, "Fresh", &error), 0);
+	assert_int_equal(mailbox_list_delete(root, "Later", &error), 0);
+}
+
 int
 main(void)
 {
@@ -483,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_renamed_behind_our_back),
 		cmocka_unit_test(test_sync_without_expunges),
 		cmocka_unit_test(test_bad_trees),
+		cmocka_unit_test(test_uidvalidity_of_new_folders),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
