@@ -82,10 +82,6 @@ dash_graph_draw(const struct dash_graph *g, const char *rrd_path,
 	add(&a, xstrdup("GRID#8F8F8F60"));
 	add(&a, xstrdup("--color"));
 	add(&a, xstrdup("MGRID#DE4F4F4D"));
-	if (o->daemon != NULL) {
-		add(&a, xstrdup("--daemon"));
-		add(&a, xstrdup(o->daemon));
-	}
 	for (size_t i = 0; i < N_ELEMENTS(g->extra) && g->extra[i] != NULL; i++)
 		add(&a, xstrdup(g->extra[i]));
 	for (size_t i = 0; i < DASH_MAX_SERIES && g->series[i].vname != NULL; i++) {

@@ -9,11 +9,12 @@
 
 struct dash_graph_opts {
 	long width, height;  /* plot area, pixels */
-	const char *daemon;  /* rrdcached address (flushes before drawing), or NULL */
 };
 
-/* title: the full title line. Returns 0, or -1 with *error_r (heap). Blocks
- * on disk (and rrdcached). */
+/* title: the full title line. Reads rrd_path itself, never through
+ * rrdcached: flush the file first (rrdc_flush_if_daemon) when updates go
+ * through the daemon. Returns 0, or -1 with *error_r (heap). Blocks on
+ * disk. */
 int dash_graph_draw(const struct dash_graph *g, const char *rrd_path,
 	const char *title, long start, long end,
 	const struct dash_graph_opts *o, const char *png_path, char **error_r);

@@ -340,7 +340,7 @@ section_graphs(struct buf *out, json_t *root, const struct dash_report_opts *o,
 	if (built < 0)
 		goto fail;
 
-	struct dash_graph_opts go = { o->width, o->height, NULL };
+	struct dash_graph_opts go = { o->width, o->height };
 	ret = 0;
 	buf_append_str(out, "<div class=\"grid\">\n");
 	for (size_t i = 0; i < N_ELEMENTS(report_graphs); i++) {

@@ -10,7 +10,9 @@ by 1.5 counts) and the collector timestamps a scrape when its reply arrives
 all rows within 3% + 1.5/(step*rows). Rows next to an unknown one are skipped
 (librrd counts unknown time in whole seconds, fractional timestamps make
 those rows a few percent low)."""
+import calendar
 import os
+import re
 import subprocess
 import sys
 import time
@@ -144,6 +146,15 @@ class CollectTest(unittest.TestCase):
                 # have its own rrdcached connection
                 synth = dashtest.run_dash("synth", "--rrd-dir", rrd_dir, "--node", "n2",
                                           "--days", "2", check=0)
+                # one more update, in rrdcached's memory only: render must
+                # flush it before reading the file
+                time.sleep(max(0.0, (int(time.time()) // step + 1) * step + 0.2
+                               - time.time()))
+                t_last = time.time()
+                p = dashtest.run_dash("-q", "collect", "--once", "--rrd-dir", rrd_dir,
+                                      "--step", str(step), "--daemon", daemon,
+                                      "--node", "n1=" + fake.url("n1"), timeout=30)
+                self.assertEqual(p.returncode, 0, p.stderr)
                 out = os.path.join(tmp, "html")
                 r = dashtest.run_dash("render", "--rrd-dir", rrd_dir, "--out", out,
                                       "--daemon", daemon, "--jobs", "2", timeout=300)
@@ -151,6 +162,13 @@ class CollectTest(unittest.TestCase):
                 for n in ("n1", "n2"):
                     self.assertTrue(os.path.exists(
                         os.path.join(out, n, "messages-day.png")))
+                with open(os.path.join(out, "n1.html")) as f:
+                    m = re.search(r"Last data: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC",
+                                  f.read())
+                self.assertIsNotNone(m)
+                last = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+                self.assertGreaterEqual(last, int(t_last),
+                                        "the update still in rrdcached was not flushed")
             finally:
                 cached.terminate()
                 cached.wait(timeout=10)
