@@ -300,6 +300,72 @@ imapd_mailbox_arg(struct imapd_session *s, const struct imap_arg *arg)
 
 /* --- SELECT / EXAMINE --- */
 
+/* SELECT's scan runs in the worker pool (it may write dovecot-uidlist
+ * with an fsync, and a large folder takes a while to read). */
+struct imapd_open_req {
+	struct imapd_session *s; /* valid while the conn lives */
+	char *maildir, *name;
+	bool readonly;
+	int ret;
+	char *error;
+	struct mailbox *box;
+};
+
+static void
+imapd_open_work(void *arg)
+{
+	struct imapd_open_req *r = arg;
+	r->ret = mailbox_open(r->maildir, r->name, r->readonly, &r->box,
+		&r->error);
+}
+
+static void
+imapd_open_done(struct conn *c, void *arg)
+{
+	struct imapd_open_req *r = arg;
+	if (c != NULL) {
+		struct imapd_session *s = r->s;
+		if (r->ret < 0) {
+			log_error("imap.mailbox_error", "sid=%s mailbox=%s "
+				"error=%s", conn_sid(c), log_quote(r->name),
+				log_quote(r->error));
+			imapd_tagged(s, "NO", "[SERVERBUG] Internal error "
+				"opening the mailbox.");
+		} else if (r->ret == 0) {
+			imapd_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't "
+				"exist: %s", r->name);
+		} else {
+			struct mailbox *box = r->box;
+			r->box = NULL;
+			s->box = box;
+			s->state = IMAPD_STATE_SELECTED;
+			imapd_send_flags(s);
+			imapd_untagged(s, "%u EXISTS", box->count);
+			imapd_untagged(s, "%u RECENT", box->recent_count);
+			for (unsigned int i = 0; i < box->count; i++) {
+				if ((box->msgs[i].flags &
+				     MAILBOX_FLAG_SEEN) == 0) {
+					imapd_untagged(s, "OK [UNSEEN %u] "
+						"First unseen.", i + 1);
+					break;
+				}
+			}
+			imapd_untagged(s, "OK [UIDVALIDITY %u] UIDs valid",
+				box->uidvalidity);
+			imapd_untagged(s, "OK [UIDNEXT %u] Predicted next UID",
+				box->uidnext);
+			imapd_tagged(s, "OK", "[%s] Select completed.",
+				r->readonly ? "READ-ONLY" : "READ-WRITE");
+		}
+		imapd_command_done(s);
+	}
+	mailbox_free(&r->box);
+	free(r->error);
+	free(r->name);
+	free(r->maildir);
+	free(r);
+}
+
 static bool
 imapd_select(struct imapd_session *s, const struct imap_arg *args,
 	bool readonly)
@@ -308,41 +374,13 @@ imapd_select(struct imapd_session *s, const struct imap_arg *args,
 	if (name == NULL)
 		return true;
 	imapd_unselect(s, false);
-	char *error = NULL;
-	struct mailbox *box = NULL;
-	int ret = mailbox_open(s->maildir, name, readonly, &box, &error);
-	if (ret <= 0) {
-		if (ret < 0) {
-			log_error("imap.mailbox_error", "sid=%s mailbox=%s "
-				"error=%s", conn_sid(s->c), log_quote(name),
-				log_quote(error));
-			free(error);
-			imapd_tagged(s, "NO", "[SERVERBUG] Internal error "
-				"opening the mailbox.");
-		} else {
-			imapd_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't "
-				"exist: %s", name);
-		}
-		free(name);
-		return true;
-	}
-	free(name);
-	s->box = box;
-	s->state = IMAPD_STATE_SELECTED;
-	imapd_send_flags(s);
-	imapd_untagged(s, "%u EXISTS", box->count);
-	imapd_untagged(s, "%u RECENT", box->recent_count);
-	for (unsigned int i = 0; i < box->count; i++) {
-		if ((box->msgs[i].flags & MAILBOX_FLAG_SEEN) == 0) {
-			imapd_untagged(s, "OK [UNSEEN %u] First unseen.", i + 1);
-			break;
-		}
-	}
-	imapd_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", box->uidvalidity);
-	imapd_untagged(s, "OK [UIDNEXT %u] Predicted next UID", box->uidnext);
-	imapd_tagged(s, "OK", "[%s] Select completed.",
-		readonly ? "READ-ONLY" : "READ-WRITE");
-	return true;
+	struct imapd_open_req *r = xcalloc(1, sizeof(*r));
+	r->s = s;
+	r->maildir = xstrdup(s->maildir);
+	r->name = name;
+	r->readonly = readonly;
+	worker_submit(s->c, imapd_open_work, imapd_open_done, r);
+	return false; /* imapd_open_done() ends the command */
 }
 
 bool

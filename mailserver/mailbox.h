@@ -13,12 +13,12 @@
  * folder at any time: mailbox_sync() rescans and reports what changed.
  *
  * Everything here blocks on the file system (readdir, rename, fsync). A
- * mailbox belongs to one session at a time and is not locked: IMAP lends
- * it to the worker pool for the rescans of a selected folder (the most
- * frequent writer of dovecot-uidlist, with its fsync). XXX: the rest
- * (SELECT's first scan, STATUS, APPEND, COPY, flag renames, message reads,
- * POP3's scan at login) still runs on the loop thread, as Dovecot's imap
- * process does in its own process. */
+ * mailbox belongs to one session at a time and is not locked: sessions
+ * open it in the worker pool (IMAP SELECT/EXAMINE, the POP3 maildrop at
+ * login) and IMAP lends it to the worker pool for the rescans of a selected
+ * folder: the scans that write dovecot-uidlist with an fsync. XXX: STATUS,
+ * APPEND, COPY/MOVE, EXPUNGE, flag renames and message reads still run on
+ * the loop thread, as Dovecot's imap process does in its own process. */
 #ifndef MAILSERVER_MAILBOX_H
 #define MAILSERVER_MAILBOX_H
 

@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "directory.h"
 #include "guard.h"
+#include "loop.h"
 #include "mailbox.h"
 #include "maildir_write.h"
 #include "protocols.h"
@@ -197,45 +198,82 @@ pop3d_login_failed(struct pop3d_session *s, const char *user,
 	pop3d_reply(s, false, "[AUTH] Authentication failed.");
 }
 
-/* Opens the maildrop after a successful login. */
+/* The maildrop is opened in the worker pool: the first scan after new
+ * mail writes dovecot-uidlist with an fsync, and sizes unknown from the
+ * file names mean reading the files. */
+struct pop3d_open_req {
+	struct pop3d_session *s; /* valid while the conn lives */
+	char *address, *maildir;
+	int ret;                 /* 1 open, 0 no INBOX, -1 error */
+	char *error;
+	struct mailbox *box;
+	uint64_t *vsizes;
+	bool *deleted;
+};
+
 static void
-pop3d_open_maildrop(struct pop3d_session *s, struct directory_user *user)
+pop3d_open_work(void *arg)
 {
-	char *error = NULL;
-	if (user->maildir == NULL ||
-	    maildir_ensure(user->maildir, &error) < 0) {
-		log_error("pop3.mailbox_error", "sid=%s user=%s error=%s",
-			conn_sid(s->c), log_quote(user->address),
-			log_quote(error != NULL ? error : "no mail location"));
-		free(error);
-		pop3d_reply(s, false, "[SYS/TEMP] Mailbox unavailable.");
-		pop3d_set_state(s, POP3D_STATE_AUTH);
+	struct pop3d_open_req *r = arg;
+	if (r->maildir == NULL) {
+		r->ret = -1;
+		r->error = xstrdup("no mail location");
 		return;
 	}
-	int ret = mailbox_open(user->maildir, "INBOX", false, &s->box, &error);
-	if (ret <= 0) {
-		log_error("pop3.mailbox_error", "sid=%s user=%s error=%s",
-			conn_sid(s->c), log_quote(user->address),
-			log_quote(error != NULL ? error : "INBOX missing"));
-		free(error);
-		pop3d_reply(s, false, "[SYS/TEMP] Mailbox unavailable.");
-		pop3d_set_state(s, POP3D_STATE_AUTH);
+	if (maildir_ensure(r->maildir, &r->error) < 0) {
+		r->ret = -1;
 		return;
 	}
-	unsigned int n = s->box->count;
-	s->deleted = xcalloc(n + 1, sizeof(bool));
-	s->seen = xcalloc(n + 1, sizeof(bool));
-	s->vsizes = xcalloc(n + 1, sizeof(uint64_t));
+	r->ret = mailbox_open(r->maildir, "INBOX", false, &r->box, &r->error);
+	if (r->ret <= 0)
+		return;
+	unsigned int n = r->box->count;
+	r->deleted = xcalloc(n + 1, sizeof(bool));
+	r->vsizes = xcalloc(n + 1, sizeof(uint64_t));
 	for (unsigned int i = 0; i < n; i++) {
-		if (mailbox_msg_vsize(s->box, i, &s->vsizes[i]) < 0)
-			s->deleted[i] = true; /* vanished meanwhile */
+		if (mailbox_msg_vsize(r->box, i, &r->vsizes[i]) < 0)
+			r->deleted[i] = true; /* vanished meanwhile */
 	}
-	s->address = xstrdup(user->address);
-	guard_auth_succeeded(s->c, user->address);
-	log_info("pop3.login", "sid=%s user=%s messages=%u", conn_sid(s->c),
-		log_quote(user->address), n);
-	pop3d_set_state(s, POP3D_STATE_TRANSACTION);
-	pop3d_reply(s, true, "Logged in.");
+}
+
+static void
+pop3d_open_done(struct conn *c, void *arg)
+{
+	struct pop3d_open_req *r = arg;
+	if (c != NULL) {
+		struct pop3d_session *s = r->s;
+		conn_pause_input(c, false);
+		if (r->ret <= 0) {
+			log_error("pop3.mailbox_error", "sid=%s user=%s "
+				"error=%s", conn_sid(c), log_quote(r->address),
+				log_quote(r->error != NULL ? r->error :
+				"INBOX missing"));
+			pop3d_set_state(s, POP3D_STATE_AUTH);
+			pop3d_reply(s, false, "[SYS/TEMP] Mailbox unavailable.");
+		} else {
+			s->box = r->box;
+			s->vsizes = r->vsizes;
+			s->deleted = r->deleted;
+			s->seen = xcalloc(s->box->count + 1, sizeof(bool));
+			r->box = NULL;
+			r->vsizes = NULL;
+			r->deleted = NULL;
+			s->address = xstrdup(r->address);
+			guard_auth_succeeded(c, r->address);
+			log_info("pop3.login", "sid=%s user=%s messages=%u",
+				conn_sid(c), log_quote(r->address),
+				s->box->count);
+			pop3d_set_state(s, POP3D_STATE_TRANSACTION);
+			pop3d_reply(s, true, "Logged in.");
+		}
+	}
+	mailbox_free(&r->box);
+	free(r->vsizes);
+	free(r->deleted);
+	free(r->error);
+	free(r->address);
+	free(r->maildir);
+	free(r);
 }
 
 static void
@@ -248,11 +286,21 @@ pop3d_auth_done(struct conn *c, enum directory_result result,
 		return;
 	}
 	struct pop3d_session *s = context;
+	if (result == DIRECTORY_FOUND) {
+		/* input stays paused until the maildrop is open */
+		struct pop3d_open_req *r = xcalloc(1, sizeof(*r));
+		r->s = s;
+		r->address = xstrdup(user->address);
+		r->maildir = user->maildir != NULL ?
+			xstrdup(user->maildir) : NULL;
+		worker_submit(c, pop3d_open_work, pop3d_open_done, r);
+		directory_user_free(&user);
+		return;
+	}
 	conn_pause_input(c, false);
 	pop3d_set_state(s, POP3D_STATE_AUTH);
 	switch (result) {
 	case DIRECTORY_FOUND:
-		pop3d_open_maildrop(s, user);
 		break;
 	case DIRECTORY_NOT_FOUND:
 		pop3d_login_failed(s, s->user, "bad_password");

@@ -7,8 +7,9 @@ LD_PRELOAD) that makes every fsync of dovecot-uidlist take 1.5 s. New mail
 lands in A's Maildir; A's NOOP then needs a rescan that assigns UIDs and
 writes the uidlist. B, logged in on the same loop, sends NOOP meanwhile: its
 answer must come back while A is still waiting (with the rescan on the loop,
-A's answer would be written first). The same for IDLE: a delivery wakes A
-and B is still served. A then gets exactly the updates it should."""
+A's answer would be written first). The same for IDLE (a delivery wakes A),
+for SELECT of a folder with new mail and for a POP3 login to new mail. A
+then gets exactly the updates it should."""
 import os
 import select
 import socket
@@ -31,8 +32,9 @@ def setUpModule():
     os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
                                   ":verify_asan_link_order=0").lstrip(":")
     try:
-        SRV = DevServer(["--users", "3", "--set", "server.threads=1",
-                         "--set", "imap.plaintext_auth=yes"]).start()
+        SRV = DevServer(["--users", "5", "--set", "server.threads=1",
+                         "--set", "imap.plaintext_auth=yes",
+                         "--set", "pop3.plaintext_auth=yes"]).start()
     finally:
         del os.environ["LD_PRELOAD"]
 
@@ -124,6 +126,42 @@ class SlowDiskTest(unittest.TestCase):
         until(fa, b"o")
         b.close()
         a.close()
+
+    def test_select_and_pop3_login(self):
+        (ub, pb), (uc, pc), (ud, pd) = (SRV.users[1], SRV.users[3],
+                                        SRV.users[4])
+        b, fb = session(ub, pb, False)
+        c, fc = session(uc, pc, False)
+        deliver(uc, 20)
+        deliver(uc, 21)
+        c.sendall(b"s SELECT INBOX\r\n")
+        time.sleep(0.2)
+        b.sendall(b"n NOOP\r\n")
+        until(fb, b"n")
+        self.assertEqual(select.select([c], [], [], 0)[0], [])
+        out = until(fc, b"s")
+        self.assertIn(b"* 2 EXISTS\r\n", out)
+        self.assertTrue(out[-1].startswith(b"s OK [READ-WRITE]"), out)
+        # POP3: the maildrop is opened aside too
+        deliver(ud, 30)
+        p = socket.create_connection(("127.0.0.1", SRV.port("POP3_PORT")),
+                                     timeout=60)
+        fp = p.makefile("rb")
+        fp.readline()
+        p.sendall(b"USER %s\r\n" % ud.encode())
+        self.assertTrue(fp.readline().startswith(b"+OK"))
+        p.sendall(b"PASS %s\r\n" % pd.encode())
+        time.sleep(0.3)  # the password check, then the slow scan
+        b.sendall(b"m NOOP\r\n")
+        until(fb, b"m")
+        self.assertEqual(select.select([p], [], [], 0)[0], [])
+        self.assertTrue(fp.readline().startswith(b"+OK"))
+        p.sendall(b"STAT\r\n")
+        self.assertTrue(fp.readline().startswith(b"+OK 1 "))
+        p.sendall(b"QUIT\r\n")
+        fp.readline()
+        for x in (b, c, p):
+            x.close()
 
     def test_client_gone_during_sync(self):
         (ua, pa) = SRV.users[2]
