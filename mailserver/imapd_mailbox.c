@@ -731,6 +731,58 @@ imapd_cmd_status(struct imapd_session *s, const struct imap_arg *args)
 
 /* --- APPEND --- */
 
+struct imapd_append_req {
+	struct imapd_session *s; /* valid while the conn lives */
+	char *maildir, *name;
+	char *data;
+	size_t len;
+	unsigned int flags;
+	char *keywords[IMAPD_MAX_KEYWORDS];
+	unsigned int n_keywords;
+	time_t date;
+	int ret;
+	char *error;
+	uint32_t validity, uid;
+};
+
+static void
+imapd_append_work(void *arg)
+{
+	struct imapd_append_req *r = arg;
+	r->ret = mailbox_append(r->maildir, r->name, r->data, r->len, r->flags,
+		(const char *const *)r->keywords, r->n_keywords, r->date,
+		&r->validity, &r->uid, &r->error);
+}
+
+static void
+imapd_append_done(struct conn *c, void *arg)
+{
+	struct imapd_append_req *r = arg;
+	if (c != NULL) {
+		struct imapd_session *s = r->s;
+		if (r->ret == 0) {
+			imapd_tagged(s, "NO", "[TRYCREATE] Mailbox doesn't "
+				"exist: %s", r->name);
+		} else if (r->ret < 0) {
+			log_error("imap.append_error", "sid=%s error=%s",
+				conn_sid(c), log_quote(r->error));
+			imapd_tagged(s, "NO", "[SERVERBUG] Internal error "
+				"saving the message.");
+		} else {
+			imapd_tagged(s, "OK", "[APPENDUID %u %u] Append "
+				"completed.", r->validity, r->uid);
+		}
+		imapd_command_done(s);
+	}
+	for (unsigned int k = 0; k < r->n_keywords; k++)
+		free(r->keywords[k]);
+	free(r->error);
+	free(r->data);
+	free(r->name);
+	free(r->maildir);
+	free(r);
+}
+
 bool
 imapd_cmd_append(struct imapd_session *s, const struct imap_arg *args)
 {
@@ -765,23 +817,20 @@ imapd_cmd_append(struct imapd_session *s, const struct imap_arg *args)
 		free(name);
 		return true;
 	}
-	char *error = NULL;
-	uint32_t validity, uid;
-	int ret = mailbox_append(s->maildir, name, args[i].str, args[i].len,
-		flags, keywords, n_kw, date, &validity, &uid, &error);
-	if (ret == 0) {
-		imapd_tagged(s, "NO", "[TRYCREATE] Mailbox doesn't exist: %s",
-			name);
-	} else if (ret < 0) {
-		log_error("imap.append_error", "sid=%s error=%s",
-			conn_sid(s->c), log_quote(error));
-		free(error);
-		imapd_tagged(s, "NO", "[SERVERBUG] Internal error saving the "
-			"message.");
-	} else {
-		imapd_tagged(s, "OK", "[APPENDUID %u %u] Append completed.",
-			validity, uid);
-	}
-	free(name);
-	return true;
+	/* written and fsynced in the worker pool: the literal and the
+	 * keyword names are copied (the parser's are reused next command) */
+	struct imapd_append_req *r = xcalloc(1, sizeof(*r));
+	r->s = s;
+	r->maildir = xstrdup(s->maildir);
+	r->name = name;
+	r->data = xmalloc(args[i].len + 1);
+	memcpy(r->data, args[i].str, args[i].len);
+	r->len = args[i].len;
+	r->flags = flags;
+	for (unsigned int k = 0; k < n_kw; k++)
+		r->keywords[k] = xstrdup(keywords[k]);
+	r->n_keywords = n_kw;
+	r->date = date;
+	worker_submit(s->c, imapd_append_work, imapd_append_done, r);
+	return false; /* imapd_append_done() ends the command */
 }

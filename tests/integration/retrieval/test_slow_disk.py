@@ -8,7 +8,8 @@ lands in A's Maildir; A's NOOP then needs a rescan that assigns UIDs and
 writes the uidlist. B, logged in on the same loop, sends NOOP meanwhile: its
 answer must come back while A is still waiting (with the rescan on the loop,
 A's answer would be written first). The same for IDLE (a delivery wakes A),
-for SELECT of a folder with new mail and for a POP3 login to new mail. A
+for SELECT of a folder with new mail, APPEND and a POP3 login to new
+mail. A
 then gets exactly the updates it should."""
 import os
 import select
@@ -142,6 +143,17 @@ class SlowDiskTest(unittest.TestCase):
         out = until(fc, b"s")
         self.assertIn(b"* 2 EXISTS\r\n", out)
         self.assertTrue(out[-1].startswith(b"s OK [READ-WRITE]"), out)
+        # APPEND: written, fsynced and given its UID aside
+        msg = b"Subject: appended\r\n\r\nhello\r\n"
+        c.sendall(b"a APPEND INBOX (\\Seen) {%d+}\r\n%s\r\n" %
+                  (len(msg), msg))
+        time.sleep(0.2)
+        b.sendall(b"k NOOP\r\n")
+        until(fb, b"k")
+        self.assertEqual(select.select([c], [], [], 0)[0], [])
+        out = until(fc, b"a")
+        self.assertIn(b"* 3 EXISTS\r\n", out)
+        self.assertRegex(out[-1], rb"^a OK \[APPENDUID \d+ 3\]")
         # POP3: the maildrop is opened aside too
         deliver(ud, 30)
         p = socket.create_connection(("127.0.0.1", SRV.port("POP3_PORT")),
