@@ -10,6 +10,7 @@
  * mailbox neither holds the loop nor buffers its whole answer. */
 #include "postier.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +26,7 @@
 #include "proto/mime_part.h"
 #include "conn.h"
 #include "imapd.h"
+#include "loop.h"
 #include "mailbox.h"
 
 /* The message being tested, read on demand. */
@@ -387,6 +389,120 @@ imapd_uid_set_append(struct buf *out, const uint32_t *uids, unsigned int n)
 	}
 }
 
+/* COPY and MOVE run in the worker pool with the selected mailbox lent to
+ * them (links, the target's dovecot-uidlist with its fsync, unlinks for
+ * MOVE); the replies are made back on the loop. */
+struct imapd_copy_req {
+	struct imapd_session *s; /* valid while the conn lives */
+	char sid[17];            /* for the log, from the worker */
+	struct mailbox *box;
+	char *maildir, *name;
+	bool move;
+	uint32_t *idx;
+	unsigned int count;
+	/* results */
+	int ret;                 /* 1 done, 0 no such target, -1 error */
+	uint32_t validity;
+	uint32_t *src_uids, *dst_uids;
+	unsigned int n;
+};
+
+static void
+imapd_copy_work(void *arg)
+{
+	struct imapd_copy_req *r = arg;
+	r->ret = 1;
+	for (unsigned int k = 0; k < r->count; k++) {
+		char *error = NULL;
+		uint32_t uid;
+		r->ret = mailbox_copy(r->box, r->idx[k], r->name, &r->validity,
+			&uid, &error);
+		if (r->ret < 0) {
+			log_error("imap.copy_error", "sid=%s error=%s", r->sid,
+				log_quote(error));
+			free(error);
+			break;
+		}
+		if (r->ret == 0) {
+			/* the message vanished, or the target is missing */
+			struct mailbox *t = NULL;
+			char *e2 = NULL;
+			bool missing = mailbox_open(r->maildir, r->name, true,
+				&t, &e2) == 0;
+			mailbox_free(&t);
+			free(e2);
+			if (missing)
+				break;
+			r->ret = 1;
+			continue;
+		}
+		r->src_uids[r->n] = r->box->msgs[r->idx[k]].uid;
+		r->dst_uids[r->n] = uid;
+		r->n++;
+	}
+	if (r->ret <= 0 || !r->move)
+		return;
+	for (unsigned int k = 0; k < r->count; k++) {
+		char *error = NULL;
+		if (mailbox_expunge(r->box, r->idx[k], &error) < 0) {
+			log_error("imap.expunge_error", "sid=%s error=%s",
+				r->sid, log_quote(error));
+			free(error);
+		}
+	}
+}
+
+static void
+imapd_copy_done(struct conn *c, void *arg)
+{
+	struct imapd_copy_req *r = arg;
+	if (c == NULL) {
+		/* the session is gone and left the mailbox to us */
+		mailbox_free(&r->box);
+	} else {
+		struct imapd_session *s = r->s;
+		s->box_busy = false;
+		if (r->ret == 0) {
+			imapd_tagged(s, "NO", "[TRYCREATE] Mailbox doesn't "
+				"exist: %s", r->name);
+		} else if (r->ret < 0) {
+			imapd_tagged(s, "NO", "[SERVERBUG] Internal error "
+				"copying.");
+		} else {
+			struct buf code;
+			buf_init(&code);
+			if (r->n > 0) {
+				buf_printf(&code, "[COPYUID %u ", r->validity);
+				imapd_uid_set_append(&code, r->src_uids, r->n);
+				buf_append_char(&code, ' ');
+				imapd_uid_set_append(&code, r->dst_uids, r->n);
+				buf_append_str(&code, "] ");
+			}
+			if (r->move) {
+				/* RFC 6851 4.3: COPYUID untagged, then the
+				 * EXPUNGEs (from the sync before the OK) */
+				if (r->n > 0)
+					imapd_untagged(s, "OK %sMoved UIDs.",
+						buf_data(&code));
+				s->cmd_flags &=
+					~(unsigned int)IMAPD_CMD_NO_EXPUNGE;
+				imapd_tagged(s, "OK", "Move completed.");
+			} else {
+				imapd_tagged(s, "OK", "%sCopy completed.",
+					buf_data(&code));
+			}
+			buf_clear(&code);
+		}
+		imapd_command_done(s);
+	}
+	free(r->src_uids);
+	free(r->dst_uids);
+	free(r->idx);
+	free(r->name);
+	free(r->maildir);
+	free(r);
+}
+
 static bool
 imapd_copy(struct imapd_session *s, const struct imap_arg *args, bool move)
 {
@@ -402,95 +518,24 @@ imapd_copy(struct imapd_session *s, const struct imap_arg *args, bool move)
 		imapd_tagged(s, "NO", "Mailbox is read-only.");
 		return true;
 	}
-	char *name = xstrndup(dst, dst_len);
-	if (strcasecmp(name, "INBOX") == 0)
-		strcpy(name, "INBOX");
-	uint32_t *idx;
-	unsigned int count;
-	if (imapd_resolve_set(s, set, s->cmd_uid, &idx, &count) < 0) {
-		free(name);
+	struct imapd_copy_req *r = xcalloc(1, sizeof(*r));
+	if (imapd_resolve_set(s, set, s->cmd_uid, &r->idx, &r->count) < 0) {
+		free(r);
 		return true;
 	}
-	uint32_t *src_uids = xmalloc((count + 1) * sizeof(uint32_t));
-	uint32_t *dst_uids = xmalloc((count + 1) * sizeof(uint32_t));
-	unsigned int n = 0;
-	uint32_t validity = 0;
-	int ret = 1;
-	for (unsigned int k = 0; k < count; k++) {
-		char *error = NULL;
-		uint32_t uid;
-		ret = mailbox_copy(s->box, idx[k], name, &validity, &uid,
-			&error);
-		if (ret < 0) {
-			log_error("imap.copy_error", "sid=%s error=%s",
-				conn_sid(s->c), log_quote(error));
-			free(error);
-			break;
-		}
-		if (ret == 0) {
-			/* the message vanished, or the target is missing */
-			struct buf probe;
-			buf_init(&probe);
-			bool missing = false;
-			struct mailbox *t = NULL;
-			char *e2 = NULL;
-			if (mailbox_open(s->maildir, name, true, &t, &e2) == 0)
-				missing = true;
-			mailbox_free(&t);
-			free(e2);
-			buf_clear(&probe);
-			if (missing)
-				break;
-			ret = 1;
-			continue;
-		}
-		src_uids[n] = s->box->msgs[idx[k]].uid;
-		dst_uids[n] = uid;
-		n++;
-	}
-	if (ret == 0) {
-		imapd_tagged(s, "NO", "[TRYCREATE] Mailbox doesn't exist: %s",
-			name);
-	} else if (ret < 0) {
-		imapd_tagged(s, "NO", "[SERVERBUG] Internal error copying.");
-	} else {
-		struct buf code;
-		buf_init(&code);
-		if (n > 0) {
-			buf_printf(&code, "[COPYUID %u ", validity);
-			imapd_uid_set_append(&code, src_uids, n);
-			buf_append_char(&code, ' ');
-			imapd_uid_set_append(&code, dst_uids, n);
-			buf_append_str(&code, "] ");
-		}
-		if (move) {
-			/* RFC 6851 4.3: COPYUID untagged, then EXPUNGEs */
-			if (n > 0)
-				imapd_untagged(s, "OK %sMoved UIDs.",
-					buf_data(&code));
-			for (unsigned int k = 0; k < count; k++) {
-				char *error = NULL;
-				if (mailbox_expunge(s->box, idx[k], &error) < 0) {
-					log_error("imap.expunge_error",
-						"sid=%s error=%s",
-						conn_sid(s->c),
-						log_quote(error));
-					free(error);
-				}
-			}
-			s->cmd_flags &= ~(unsigned int)IMAPD_CMD_NO_EXPUNGE;
-			imapd_tagged(s, "OK", "Move completed.");
-		} else {
-			imapd_tagged(s, "OK", "%sCopy completed.",
-				buf_data(&code));
-		}
-		buf_clear(&code);
-	}
-	free(src_uids);
-	free(dst_uids);
-	free(idx);
-	free(name);
-	return true;
+	r->s = s;
+	snprintf(r->sid, sizeof(r->sid), "%s", conn_sid(s->c));
+	r->box = s->box;
+	r->maildir = xstrdup(s->maildir);
+	r->name = xstrndup(dst, dst_len);
+	if (strcasecmp(r->name, "INBOX") == 0)
+		strcpy(r->name, "INBOX");
+	r->move = move;
+	r->src_uids = xmalloc((r->count + 1) * sizeof(uint32_t));
+	r->dst_uids = xmalloc((r->count + 1) * sizeof(uint32_t));
+	s->box_busy = true; /* lent: nothing here touches it until done */
+	worker_submit(s->c, imapd_copy_work, imapd_copy_done, r);
+	return false; /* imapd_copy_done() ends the command */
 }
 
 bool

@@ -8,8 +8,8 @@ lands in A's Maildir; A's NOOP then needs a rescan that assigns UIDs and
 writes the uidlist. B, logged in on the same loop, sends NOOP meanwhile: its
 answer must come back while A is still waiting (with the rescan on the loop,
 A's answer would be written first). The same for IDLE (a delivery wakes A),
-for SELECT of a folder with new mail, APPEND and a POP3 login to new
-mail. A
+for SELECT of a folder with new mail, APPEND, MOVE and a POP3 login to
+new mail. A
 then gets exactly the updates it should."""
 import os
 import select
@@ -154,6 +154,19 @@ class SlowDiskTest(unittest.TestCase):
         out = until(fc, b"a")
         self.assertIn(b"* 3 EXISTS\r\n", out)
         self.assertRegex(out[-1], rb"^a OK \[APPENDUID \d+ 3\]")
+        # MOVE: linked, numbered in the target, unlinked, aside
+        c.sendall(b"r CREATE Archive\r\n")
+        until(fc, b"r")
+        c.sendall(b"v UID MOVE 1:2 Archive\r\n")
+        time.sleep(0.2)
+        b.sendall(b"j NOOP\r\n")
+        until(fb, b"j")
+        self.assertEqual(select.select([c], [], [], 0)[0], [])
+        out = until(fc, b"v")
+        self.assertRegex(b"".join(out), rb"\* OK \[COPYUID \d+ 1:2 1:2\]")
+        exp = [l for l in out if l.endswith(b" EXPUNGE\r\n")]
+        self.assertEqual(exp, [b"* 2 EXPUNGE\r\n", b"* 1 EXPUNGE\r\n"])
+        self.assertTrue(out[-1].startswith(b"v OK"), out)
         # POP3: the maildrop is opened aside too
         deliver(ud, 30)
         p = socket.create_connection(("127.0.0.1", SRV.port("POP3_PORT")),
