@@ -649,84 +649,149 @@ imapd_cmd_lsub(struct imapd_session *s, const struct imap_arg *args)
 
 /* --- STATUS --- */
 
+/* STATUS items, in the order asked. */
+enum imapd_status_item {
+	IMAPD_STATUS_MESSAGES,
+	IMAPD_STATUS_RECENT,
+	IMAPD_STATUS_UIDNEXT,
+	IMAPD_STATUS_UIDVALIDITY,
+	IMAPD_STATUS_UNSEEN,
+};
+
+#define IMAPD_STATUS_MAX_ITEMS 16
+
+struct imapd_status_req {
+	struct imapd_session *s; /* valid while the conn lives */
+	char *maildir, *name;
+	enum imapd_status_item items[IMAPD_STATUS_MAX_ITEMS];
+	unsigned int n_items;
+	int ret;
+	char *error;
+	uint32_t values[5];      /* by enum imapd_status_item */
+};
+
+static void
+imapd_status_values(const struct mailbox *box, uint32_t values[5])
+{
+	values[IMAPD_STATUS_MESSAGES] = box->count;
+	values[IMAPD_STATUS_RECENT] = box->recent_count;
+	values[IMAPD_STATUS_UIDNEXT] = box->uidnext;
+	values[IMAPD_STATUS_UIDVALIDITY] = box->uidvalidity;
+	uint32_t unseen = 0;
+	for (unsigned int k = 0; k < box->count; k++) {
+		if ((box->msgs[k].flags & MAILBOX_FLAG_SEEN) == 0)
+			unseen++;
+	}
+	values[IMAPD_STATUS_UNSEEN] = unseen;
+}
+
+static void
+imapd_status_reply(struct imapd_session *s, const struct imapd_status_req *r)
+{
+	static const char *const names[] = {
+		"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+	};
+	struct buf b;
+	buf_init(&b);
+	buf_append_str(&b, "* STATUS ");
+	imap_append_string(&b, r->name, strlen(r->name));
+	buf_append_str(&b, " (");
+	for (unsigned int i = 0; i < r->n_items; i++) {
+		buf_printf(&b, "%s%s %u", i > 0 ? " " : "",
+			names[r->items[i]], r->values[r->items[i]]);
+	}
+	buf_append_str(&b, ")\r\n");
+	imapd_write(s, &b);
+	buf_clear(&b);
+	imapd_tagged(s, "OK", "Status completed.");
+}
+
+static void
+imapd_status_free(struct imapd_status_req *r)
+{
+	free(r->error);
+	free(r->name);
+	free(r->maildir);
+	free(r);
+}
+
+/* Another folder than the selected one is read in the worker pool. */
+static void
+imapd_status_work(void *arg)
+{
+	struct imapd_status_req *r = arg;
+	struct mailbox *box = NULL;
+	r->ret = mailbox_open(r->maildir, r->name, true, &box, &r->error);
+	if (r->ret > 0)
+		imapd_status_values(box, r->values);
+	mailbox_free(&box);
+}
+
+static void
+imapd_status_done(struct conn *c, void *arg)
+{
+	struct imapd_status_req *r = arg;
+	if (c != NULL) {
+		struct imapd_session *s = r->s;
+		if (r->ret < 0) {
+			log_error("imap.mailbox_error", "sid=%s error=%s",
+				conn_sid(c), log_quote(r->error));
+			imapd_tagged(s, "NO", "[SERVERBUG] %s", r->name);
+		} else if (r->ret == 0) {
+			imapd_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't "
+				"exist: %s", r->name);
+		} else {
+			imapd_status_reply(s, r);
+		}
+		imapd_command_done(s);
+	}
+	imapd_status_free(r);
+}
+
 bool
 imapd_cmd_status(struct imapd_session *s, const struct imap_arg *args)
 {
+	static const char *const names[] = {
+		"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+	};
 	char *name = imapd_mailbox_arg(s, &args[0]);
 	if (name == NULL)
 		return true;
 	const struct imap_arg *items;
 	unsigned int n_items;
-	if (!imap_arg_get_list(&args[1], &items, &n_items) || n_items == 0) {
+	if (!imap_arg_get_list(&args[1], &items, &n_items) || n_items == 0 ||
+	    n_items > IMAPD_STATUS_MAX_ITEMS) {
 		imapd_tagged(s, "BAD", "Usage: STATUS mailbox (items)");
 		free(name);
 		return true;
 	}
-	struct mailbox *box = NULL;
-	bool own = false;
-	char *error = NULL;
-	if (s->box != NULL && strcmp(s->box->name, name) == 0) {
-		box = s->box;
-	} else {
-		int ret = mailbox_open(s->maildir, name, true, &box, &error);
-		if (ret <= 0) {
-			if (ret < 0) {
-				log_error("imap.mailbox_error", "sid=%s "
-					"error=%s", conn_sid(s->c),
-					log_quote(error));
-				free(error);
-			}
-			imapd_tagged(s, "NO", ret == 0 ? "[NONEXISTENT] "
-				"Mailbox doesn't exist: %s" : "[SERVERBUG] %s",
-				name);
-			free(name);
-			return true;
-		}
-		own = true;
-	}
-	struct buf b;
-	buf_init(&b);
-	buf_append_str(&b, "* STATUS ");
-	imap_append_string(&b, name, strlen(name));
-	buf_append_str(&b, " (");
+	struct imapd_status_req *r = xcalloc(1, sizeof(*r));
+	r->name = name;
 	for (unsigned int i = 0; i < n_items; i++) {
 		const char *item;
 		if (!imap_arg_get_atom(&items[i], &item))
 			item = "";
-		if (i > 0)
-			buf_append_char(&b, ' ');
-		if (strcasecmp(item, "MESSAGES") == 0) {
-			buf_printf(&b, "MESSAGES %u", box->count);
-		} else if (strcasecmp(item, "RECENT") == 0) {
-			buf_printf(&b, "RECENT %u", box->recent_count);
-		} else if (strcasecmp(item, "UIDNEXT") == 0) {
-			buf_printf(&b, "UIDNEXT %u", box->uidnext);
-		} else if (strcasecmp(item, "UIDVALIDITY") == 0) {
-			buf_printf(&b, "UIDVALIDITY %u", box->uidvalidity);
-		} else if (strcasecmp(item, "UNSEEN") == 0) {
-			unsigned int unseen = 0;
-			for (unsigned int k = 0; k < box->count; k++) {
-				if ((box->msgs[k].flags & MAILBOX_FLAG_SEEN) == 0)
-					unseen++;
-			}
-			buf_printf(&b, "UNSEEN %u", unseen);
-		} else {
-			buf_clear(&b);
-			if (own)
-				mailbox_free(&box);
-			free(name);
+		unsigned int k = 0;
+		while (k < N_ELEMENTS(names) && strcasecmp(item, names[k]) != 0)
+			k++;
+		if (k == N_ELEMENTS(names)) {
+			imapd_status_free(r);
 			imapd_tagged(s, "BAD", "Invalid status item.");
 			return true;
 		}
+		r->items[r->n_items++] = (enum imapd_status_item)k;
 	}
-	buf_append_str(&b, ")\r\n");
-	imapd_write(s, &b);
-	buf_clear(&b);
-	if (own)
-		mailbox_free(&box);
-	free(name);
-	imapd_tagged(s, "OK", "Status completed.");
-	return true;
+	if (s->box != NULL && strcmp(s->box->name, name) == 0) {
+		/* the selected folder: what this session sees */
+		imapd_status_values(s->box, r->values);
+		imapd_status_reply(s, r);
+		imapd_status_free(r);
+		return true;
+	}
+	r->s = s;
+	r->maildir = xstrdup(s->maildir);
+	worker_submit(s->c, imapd_status_work, imapd_status_done, r);
+	return false; /* imapd_status_done() ends the command */
 }
 
 /* --- APPEND --- */

@@ -17,9 +17,9 @@
  * open it in the worker pool (IMAP SELECT/EXAMINE, the POP3 maildrop at
  * login) and IMAP lends it to the worker pool for the rescans of a selected
  * folder: the scans that write dovecot-uidlist with an fsync; IMAP APPEND
- * (its fsync), COPY and MOVE run there too. XXX: STATUS, EXPUNGE, flag
- * renames and message reads still run on the loop thread, as Dovecot's
- * imap process does in its own process. */
+ * (its fsync), COPY, MOVE and STATUS of another folder run there too.
+ * XXX: EXPUNGE, flag renames and message reads still run on the loop
+ * thread, as Dovecot's imap process does in its own process. */
 #ifndef MAILSERVER_MAILBOX_H
 #define MAILSERVER_MAILBOX_H
 

@@ -8,8 +8,8 @@ lands in A's Maildir; A's NOOP then needs a rescan that assigns UIDs and
 writes the uidlist. B, logged in on the same loop, sends NOOP meanwhile: its
 answer must come back while A is still waiting (with the rescan on the loop,
 A's answer would be written first). The same for IDLE (a delivery wakes A),
-for SELECT of a folder with new mail, APPEND, MOVE and a POP3 login to
-new mail. A
+for SELECT of a folder with new mail, APPEND, MOVE, STATUS and a POP3
+login to new mail. A
 then gets exactly the updates it should."""
 import os
 import select
@@ -167,6 +167,26 @@ class SlowDiskTest(unittest.TestCase):
         exp = [l for l in out if l.endswith(b" EXPUNGE\r\n")]
         self.assertEqual(exp, [b"* 2 EXPUNGE\r\n", b"* 1 EXPUNGE\r\n"])
         self.assertTrue(out[-1].startswith(b"v OK"), out)
+        # STATUS of another folder with new mail: scanned aside
+        local, domain = uc.split("@")
+        arch = os.path.join(maildir(uc), ".Archive", "new")
+        with open(os.path.join(arch, "1700000099.M99P1.st"), "wb") as f:
+            f.write(b"Subject: st\n\nx\n")
+        c.sendall(b"t STATUS Archive (UIDNEXT MESSAGES UNSEEN)\r\n")
+        time.sleep(0.2)
+        b.sendall(b"h NOOP\r\n")
+        until(fb, b"h")
+        self.assertEqual(select.select([c], [], [], 0)[0], [])
+        out = until(fc, b"t")
+        self.assertIn(b'* STATUS "Archive" (UIDNEXT 4 MESSAGES 3 UNSEEN 3)\r\n',
+                      out)
+        c.sendall(b"u STATUS Nowhere (MESSAGES)\r\n")
+        self.assertTrue(until(fc, b"u")[-1].startswith(b"u NO [NONEXISTENT]"))
+        c.sendall(b"w STATUS INBOX (MESSAGES BOGUS)\r\n")
+        self.assertTrue(until(fc, b"w")[-1].startswith(b"w BAD"))
+        c.sendall(b"y STATUS INBOX (MESSAGES RECENT)\r\n")
+        out = until(fc, b"y")
+        self.assertIn(b'* STATUS "INBOX" (MESSAGES 1 RECENT 0)\r\n', out)
         # POP3: the maildrop is opened aside too
         deliver(ud, 30)
         p = socket.create_connection(("127.0.0.1", SRV.port("POP3_PORT")),
