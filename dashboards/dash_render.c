@@ -437,10 +437,10 @@ render_in_children(const struct dash_settings *set, const char *out_dir,
 		}
 	}
 	close(fds[0]);
+	/* how a child ended does not matter: what it did not report failed */
 	for (long k = 0; k < jobs; k++) {
-		int status;
 		if (pids[k] > 0)
-			waitpid(pids[k], &status, 0);
+			waitpid(pids[k], NULL, 0);
 	}
 	for (size_t i = 0; i < count; i++) {
 		if (!done[i])
