@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "proto/mime_decode.h"
+#include "proto/smtp_auth.h"
 
 /* A charset name longer than this is not one (RFC 2978 names are short). */
 #define MIME_CHARSET_MAX 64
@@ -29,22 +30,6 @@ mime_hex(int c)
 	return -1;
 }
 
-static int
-mime_b64(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Base64 of [s, s+len) appended to out; characters outside the alphabet
  * (line breaks, padding, damage) are skipped. */
 static void
@@ -55,7 +40,7 @@ mime_base64_decode(const char *s, size_t len, struct buf *out)
 	unsigned char *w = (unsigned char *)buf_reserve(out, len / 4 * 3 + 3);
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
-		int v = mime_b64((unsigned char)s[i]);
+		int v = smtp_base64_value((unsigned char)s[i]);
 		if (v < 0)
 			continue;
 		acc = (acc << 6) | (uint32_t)v;

@@ -47,8 +47,8 @@ smtp_auth_parse(const char *arg, size_t len, enum smtp_auth_mech *mech_r,
 	return 0;
 }
 
-static int
-b64_value(unsigned char c)
+int
+smtp_base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -85,7 +85,7 @@ smtp_base64_decode(const char *in, size_t len, struct buf *out)
 			}
 			if (pad > 0)
 				return -1;
-			v[k] = b64_value(c);
+			v[k] = smtp_base64_value(c);
 			if (v[k] < 0)
 				return -1;
 		}

@@ -35,6 +35,8 @@ int smtp_auth_parse(const char *arg, size_t len, enum smtp_auth_mech *mech_r,
  * nothing (RFC 4954 4). Appends the decoded bytes to out. Returns 0 or -1
  * (501 5.5.2); out may then hold partial output (wipe it). */
 int smtp_base64_decode(const char *in, size_t len, struct buf *out);
+/* The 6-bit value of a base64 alphabet character, or -1. */
+int smtp_base64_value(unsigned char c);
 /* Appends the base64 of data (for 334 challenges and tests). */
 void smtp_base64_encode(const void *data, size_t len, struct buf *out);
 

@@ -109,3 +109,32 @@ def wait_for(pred, timeout=10.0, interval=0.05):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(interval)
+
+
+def imap_until(f, tag):
+    """IMAP lines read from file f up to and including the one tagged tag
+    (b"+": a continuation request)."""
+    out = []
+    while True:
+        line = f.readline()
+        assert line, "connection closed"
+        out.append(line)
+        if line.startswith(tag + b" ") or (tag == b"+" and
+                                           line.startswith(b"+")):
+            return out
+
+
+def imap_raw_session(port, user, pw, select_inbox=True, timeout=120):
+    """A plain IMAP connection logged in (LOGIN) and, by default, with INBOX
+    selected: (socket, its binary file) for tests that watch the bytes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"l LOGIN %s %s\r\n" % (user.encode(), pw.encode()))
+    out = imap_until(f, b"l")
+    assert out[-1].startswith(b"l OK"), out
+    if select_inbox:
+        s.sendall(b"s SELECT INBOX\r\n")
+        out = imap_until(f, b"s")
+        assert out[-1].startswith(b"s OK"), out
+    return s, f

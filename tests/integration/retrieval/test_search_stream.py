@@ -12,11 +12,10 @@ server serving."""
 import imaplib
 import os
 import select
-import socket
 import time
 import unittest
 
-from postier_test import DevServer
+from postier_test import DevServer, imap_raw_session, imap_until
 
 SRV = None
 MESSAGES = 5000
@@ -50,28 +49,7 @@ def tearDownModule():
 
 
 def connect(user, pw):
-    s = socket.create_connection(("127.0.0.1", SRV.port("IMAP_PORT")),
-                                 timeout=120)
-    f = s.makefile("rb")
-    f.readline()
-    s.sendall(b"l LOGIN %s %s\r\ns SELECT INBOX\r\n" %
-              (user.encode(), pw.encode()))
-    while True:
-        line = f.readline()
-        assert line, "connection closed during login"
-        if line.startswith(b"s "):
-            assert line.startswith(b"s OK"), line
-            return s, f
-
-
-def until_tagged(f, tag):
-    out = []
-    while True:
-        line = f.readline()
-        assert line, "connection closed"
-        out.append(line)
-        if line.startswith(tag + b" "):
-            return out
+    return imap_raw_session(SRV.port("IMAP_PORT"), user, pw)
 
 
 class SearchStreamTest(unittest.TestCase):
@@ -85,13 +63,13 @@ class SearchStreamTest(unittest.TestCase):
                   b"BODY needle-in-haystack\r\n")
         time.sleep(0.05)  # the server has read A's command by then
         b.sendall(b"n NOOP\r\n")
-        nb = until_tagged(fb, b"n")
+        nb = imap_until(fb, b"n")
         self.assertTrue(nb[-1].startswith(b"n OK"), nb)
         # B's NOOP came back while A's search was still running: nothing
         # of A's answer has arrived yet (a loop held by the search would
         # have written A's answer before B's, and loopback delivers at once)
         self.assertEqual(select.select([a], [], [], 0)[0], [])
-        out = until_tagged(fa, b"x")
+        out = imap_until(fa, b"x")
         self.assertTrue(out[-1].startswith(b"x OK"), out)
         found = [l for l in out if l.startswith(b"* SEARCH")]
         self.assertEqual(len(found), 1, out)
@@ -100,14 +78,14 @@ class SearchStreamTest(unittest.TestCase):
         self.assertEqual(seqs, [i + 1 for i in range(MESSAGES) if i % 7 == 0])
         # the UID form over a range, answered with UIDs
         a.sendall(b"u UID SEARCH 100:300 BODY needle-in-haystack\r\n")
-        out = until_tagged(fa, b"u")
+        out = imap_until(fa, b"u")
         self.assertTrue(out[-1].startswith(b"u OK"), out)
         uids = [int(x) for x in
                 [l for l in out if l.startswith(b"* SEARCH")][0].split()[2:]]
         self.assertEqual(uids, [i + 1 for i in range(99, 300) if i % 7 == 0])
         # index-only keys over every message
         a.sendall(b"f SEARCH NOT SEEN SMALLER 100\r\n")
-        out = until_tagged(fa, b"f")
+        out = imap_until(fa, b"f")
         self.assertIn(b"* SEARCH\r\n", out)
         a.close()
         b.close()

@@ -17,7 +17,7 @@ import socket
 import time
 import unittest
 
-from postier_test import BUILD_DIR, DevServer
+from postier_test import BUILD_DIR, DevServer, imap_raw_session, imap_until
 
 SLOW_MS = 1500
 SHIM = os.path.join(BUILD_DIR, "tests", "integration", "retrieval",
@@ -61,27 +61,7 @@ def deliver(user, n):
 
 
 def session(user, pw, select_inbox):
-    s = socket.create_connection(("127.0.0.1", SRV.port("IMAP_PORT")),
-                                 timeout=60)
-    f = s.makefile("rb")
-    f.readline()
-    s.sendall(b"l LOGIN %s %s\r\n" % (user.encode(), pw.encode()))
-    until(f, b"l")
-    if select_inbox:
-        s.sendall(b"s SELECT INBOX\r\n")
-        until(f, b"s")
-    return s, f
-
-
-def until(f, tag):
-    out = []
-    while True:
-        line = f.readline()
-        assert line, "connection closed"
-        out.append(line)
-        if line.startswith(tag + b" ") or (tag == b"+" and
-                                           line.startswith(b"+")):
-            return out
+    return imap_raw_session(SRV.port("IMAP_PORT"), user, pw, select_inbox, 60)
 
 
 class SlowDiskTest(unittest.TestCase):
@@ -96,7 +76,7 @@ class SlowDiskTest(unittest.TestCase):
             time.sleep(0.2)  # A's rescan is in its fsync by now
             t0 = time.monotonic()
             b.sendall(b"n NOOP\r\n")
-            out = until(fb, b"n")
+            out = imap_until(fb, b"n")
             self.assertTrue(out[-1].startswith(b"n OK"), out)
             # nothing of A's answer has arrived: A still waits for the disk
             self.assertEqual(select.select([a], [], [], 0)[0], [])
@@ -106,25 +86,25 @@ class SlowDiskTest(unittest.TestCase):
         deliver(ua, 1)
         a.sendall(b"x NOOP\r\n")
         b_served_while_a_waits()
-        out = until(fa, b"x")
+        out = imap_until(fa, b"x")
         self.assertIn(b"* 2 EXISTS\r\n", out)
         self.assertTrue(out[-1].startswith(b"x OK"), out)
         a.sendall(b"f UID FETCH 1:* (UID)\r\n")
-        out = until(fa, b"f")
+        out = imap_until(fa, b"f")
         self.assertEqual(len([l for l in out if b"FETCH (UID" in l]), 2, out)
 
         # IDLE: a delivery wakes A, the rescan runs aside, B is served
         a.sendall(b"i IDLE\r\n")
-        until(fa, b"+")
+        imap_until(fa, b"+")
         deliver(ua, 2)
         b_served_while_a_waits()
         line = fa.readline()
         self.assertEqual(line, b"* 3 EXISTS\r\n")
         a.sendall(b"DONE\r\n")
-        out = until(fa, b"i")
+        out = imap_until(fa, b"i")
         self.assertTrue(out[-1].startswith(b"i OK"), out)
         a.sendall(b"o LOGOUT\r\n")
-        until(fa, b"o")
+        imap_until(fa, b"o")
         b.close()
         a.close()
 
@@ -138,9 +118,9 @@ class SlowDiskTest(unittest.TestCase):
         c.sendall(b"s SELECT INBOX\r\n")
         time.sleep(0.2)
         b.sendall(b"n NOOP\r\n")
-        until(fb, b"n")
+        imap_until(fb, b"n")
         self.assertEqual(select.select([c], [], [], 0)[0], [])
-        out = until(fc, b"s")
+        out = imap_until(fc, b"s")
         self.assertIn(b"* 2 EXISTS\r\n", out)
         self.assertTrue(out[-1].startswith(b"s OK [READ-WRITE]"), out)
         # APPEND: written, fsynced and given its UID aside
@@ -149,43 +129,42 @@ class SlowDiskTest(unittest.TestCase):
                   (len(msg), msg))
         time.sleep(0.2)
         b.sendall(b"k NOOP\r\n")
-        until(fb, b"k")
+        imap_until(fb, b"k")
         self.assertEqual(select.select([c], [], [], 0)[0], [])
-        out = until(fc, b"a")
+        out = imap_until(fc, b"a")
         self.assertIn(b"* 3 EXISTS\r\n", out)
         self.assertRegex(out[-1], rb"^a OK \[APPENDUID \d+ 3\]")
         # MOVE: linked, numbered in the target, unlinked, aside
         c.sendall(b"r CREATE Archive\r\n")
-        until(fc, b"r")
+        imap_until(fc, b"r")
         c.sendall(b"v UID MOVE 1:2 Archive\r\n")
         time.sleep(0.2)
         b.sendall(b"j NOOP\r\n")
-        until(fb, b"j")
+        imap_until(fb, b"j")
         self.assertEqual(select.select([c], [], [], 0)[0], [])
-        out = until(fc, b"v")
+        out = imap_until(fc, b"v")
         self.assertRegex(b"".join(out), rb"\* OK \[COPYUID \d+ 1:2 1:2\]")
         exp = [l for l in out if l.endswith(b" EXPUNGE\r\n")]
         self.assertEqual(exp, [b"* 2 EXPUNGE\r\n", b"* 1 EXPUNGE\r\n"])
         self.assertTrue(out[-1].startswith(b"v OK"), out)
         # STATUS of another folder with new mail: scanned aside
-        local, domain = uc.split("@")
         arch = os.path.join(maildir(uc), ".Archive", "new")
         with open(os.path.join(arch, "1700000099.M99P1.st"), "wb") as f:
             f.write(b"Subject: st\n\nx\n")
         c.sendall(b"t STATUS Archive (UIDNEXT MESSAGES UNSEEN)\r\n")
         time.sleep(0.2)
         b.sendall(b"h NOOP\r\n")
-        until(fb, b"h")
+        imap_until(fb, b"h")
         self.assertEqual(select.select([c], [], [], 0)[0], [])
-        out = until(fc, b"t")
+        out = imap_until(fc, b"t")
         self.assertIn(b'* STATUS "Archive" (UIDNEXT 4 MESSAGES 3 UNSEEN 3)\r\n',
                       out)
         c.sendall(b"u STATUS Nowhere (MESSAGES)\r\n")
-        self.assertTrue(until(fc, b"u")[-1].startswith(b"u NO [NONEXISTENT]"))
+        self.assertTrue(imap_until(fc, b"u")[-1].startswith(b"u NO [NONEXISTENT]"))
         c.sendall(b"w STATUS INBOX (MESSAGES BOGUS)\r\n")
-        self.assertTrue(until(fc, b"w")[-1].startswith(b"w BAD"))
+        self.assertTrue(imap_until(fc, b"w")[-1].startswith(b"w BAD"))
         c.sendall(b"y STATUS INBOX (MESSAGES RECENT)\r\n")
-        out = until(fc, b"y")
+        out = imap_until(fc, b"y")
         self.assertIn(b'* STATUS "INBOX" (MESSAGES 1 RECENT 0)\r\n', out)
         # POP3: the maildrop is opened aside too
         deliver(ud, 30)
@@ -198,7 +177,7 @@ class SlowDiskTest(unittest.TestCase):
         p.sendall(b"PASS %s\r\n" % pd.encode())
         time.sleep(0.3)  # the password check, then the slow scan
         b.sendall(b"m NOOP\r\n")
-        until(fb, b"m")
+        imap_until(fb, b"m")
         self.assertEqual(select.select([p], [], [], 0)[0], [])
         self.assertTrue(fp.readline().startswith(b"+OK"))
         p.sendall(b"STAT\r\n")
@@ -218,7 +197,7 @@ class SlowDiskTest(unittest.TestCase):
         time.sleep(SLOW_MS / 1000.0 + 0.5)
         c, fc = session(ua, pa, True)
         c.sendall(b"n NOOP\r\n")
-        out = until(fc, b"n")
+        out = imap_until(fc, b"n")
         self.assertTrue(out[-1].startswith(b"n OK"), out)
         c.close()
         self.assertNotIn("imap.sync_error", SRV.log_text())
