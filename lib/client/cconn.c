@@ -45,7 +45,7 @@ struct cconn {
 	SSL_CTX *own_ctx;
 	int fd;
 	struct bufferevent *bev;
-	struct event *rev;	/* plain TCP: our reads into the bev's input */
+	struct event *rev;	/* plain TCP: our reads, into bev's input */
 	bool rev_on;
 	SSL *ssl;
 	struct event *timer;
@@ -548,8 +548,9 @@ cconn_writev_borrowed(struct cconn *cc, const struct iovec *iov, int iovcnt,
 			sent -= len;
 			continue;
 		}
-		evbuffer_add_reference(out, (const char *)iov[i].iov_base + sent,
-			len - sent, NULL, NULL);
+		const char *base = iov[i].iov_base;
+		evbuffer_add_reference(out, base + sent, len - sent, NULL,
+			NULL);
 		sent = 0;
 	}
 	if (sent < tail_len)

@@ -755,8 +755,9 @@ smtpc_tx_begin(struct smtpc *c, const struct smtpc_envelope *env,
 		smtpc_tx_group(c, &group, env);
 		if (presented) {
 			/* the caller broke smtpc.h's contract otherwise */
-			PASSERT(buf_len(&group) == buf_len(&c->next_group) &&
-				memcmp(buf_data(&group), buf_data(&c->next_group),
+			const struct buf *sent = &c->next_group;
+			PASSERT(buf_len(&group) == buf_len(sent) &&
+				memcmp(buf_data(&group), buf_data(sent),
 					buf_len(&group)) == 0);
 		} else {
 			cconn_write(c->cc, buf_data(&group), buf_len(&group));
