@@ -23,6 +23,7 @@
 #include "proto/mime_part.h"
 #include "conn.h"
 #include "imapd.h"
+#include "loop.h"
 #include "mailbox.h"
 
 #define IMAPD_FETCH_HIGH (256 * 1024)
@@ -34,6 +35,11 @@ struct imapd_fetch_ctx {
 	unsigned int count, pos;
 	bool need_body, need_mime, want_flags;
 	unsigned int gone;
+	/* a message not in the page cache is read in the worker pool (the
+	 * mailbox lent to it); its text waits here for idx[pos] */
+	bool reading;
+	int read_ret;
+	struct conn_blob *read_text;
 };
 
 void
@@ -43,6 +49,7 @@ imapd_fetch_free(struct imapd_session *s)
 	if (f == NULL)
 		return;
 	imap_fetch_clear(&f->atts);
+	conn_blob_unref(&f->read_text);
 	free(f->idx);
 	free(f);
 	s->fetch = NULL;
@@ -168,8 +175,10 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 	size_t msg_len = 0;
 	struct mime_part *root = NULL;
 	if (f->need_body) {
-		m = conn_blob_new();
-		if (mailbox_msg_read(box, i, &m->text) <= 0) {
+		/* read by imapd_fetch_read() */
+		m = f->read_text;
+		f->read_text = NULL;
+		if (f->read_ret <= 0) {
 			conn_blob_unref(&m);
 			return false;
 		}
@@ -300,14 +309,80 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 	return true;
 }
 
+struct imapd_fetch_read_req {
+	struct imapd_session *s; /* valid while the conn lives */
+	struct mailbox *box;
+	unsigned int i;
+	int ret;
+	struct conn_blob *text;
+};
+
+static void
+imapd_fetch_read_work(void *arg)
+{
+	struct imapd_fetch_read_req *r = arg;
+	r->ret = mailbox_msg_read(r->box, r->i, &r->text->text);
+}
+
+static void
+imapd_fetch_read_done(struct conn *c, void *arg)
+{
+	struct imapd_fetch_read_req *r = arg;
+	if (c == NULL) {
+		/* the session is gone and left the mailbox to us */
+		mailbox_free(&r->box);
+		conn_blob_unref(&r->text);
+	} else {
+		struct imapd_session *s = r->s;
+		struct imapd_fetch_ctx *f = s->fetch;
+		s->box_busy = false;
+		f->reading = false;
+		f->read_ret = r->ret;
+		f->read_text = r->text;
+		imapd_fetch_continue(s);
+	}
+	free(r);
+}
+
+/* Reads message i for the next response: at once from the page cache, or
+ * in the worker pool (returns false: imapd_fetch_continue() follows). */
+static bool
+imapd_fetch_read(struct imapd_session *s, unsigned int i)
+{
+	struct imapd_fetch_ctx *f = s->fetch;
+	if (!f->need_body || f->read_text != NULL ||
+	    s->box->msgs[i].expunged)
+		return true;
+	f->read_text = conn_blob_new();
+	f->read_ret = mailbox_msg_read_cached(s->box, i, &f->read_text->text);
+	if (f->read_ret != MAILBOX_WOULD_BLOCK)
+		return true;
+	conn_blob_unref(&f->read_text);
+	struct imapd_fetch_read_req *r = xcalloc(1, sizeof(*r));
+	r->s = s;
+	r->box = s->box;
+	r->i = i;
+	r->text = conn_blob_new();
+	f->reading = true;
+	s->box_busy = true; /* lent: nothing here touches it until done */
+	worker_submit(s->c, imapd_fetch_read_work, imapd_fetch_read_done, r);
+	return false;
+}
+
 void
 imapd_fetch_continue(struct imapd_session *s)
 {
 	struct imapd_fetch_ctx *f = s->fetch;
+	if (f->reading)
+		return; /* imapd_fetch_read_done() brings us back */
 	struct buf out;
 	buf_init(&out);
 	while (f->pos < f->count &&
 	       conn_output_pending(s->c) < IMAPD_FETCH_HIGH) {
+		if (!imapd_fetch_read(s, f->idx[f->pos])) {
+			buf_clear(&out);
+			return;
+		}
 		buf_reset(&out);
 		if (imapd_fetch_one(s, f->idx[f->pos], &out))
 			imapd_write(s, &out);

@@ -7,12 +7,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -821,8 +823,13 @@ mailbox_msg_relocate(struct mailbox *box, unsigned int i)
 	return 0;
 }
 
-int
-mailbox_msg_read(struct mailbox *box, unsigned int i, struct buf *out)
+/* Whether preadv2(RWF_NOWAIT) works for files here (Linux 4.14+); cleared
+ * the first time the kernel or file system says it does not. */
+static atomic_bool mailbox_nowait_supported = true;
+
+static int
+mailbox_msg_read_fd(struct mailbox *box, unsigned int i, struct buf *out,
+	bool nowait)
 {
 	struct buf path;
 	buf_init(&path);
@@ -844,12 +851,34 @@ mailbox_msg_read(struct mailbox *box, unsigned int i, struct buf *out)
 		if (st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX / 4)
 			want = (size_t)st.st_size + 1;
 	}
+	size_t start = out->len;
 	(void)buf_reserve(out, want);
 	for (;;) {
 		if (out->cap - out->len <= 1)
 			(void)buf_reserve(out, 65536);
-		ssize_t n = read(fd, out->data + out->len,
-			out->cap - out->len - 1);
+		ssize_t n;
+		if (nowait && mailbox_nowait_supported) {
+			struct iovec iov = {
+				.iov_base = out->data + out->len,
+				.iov_len = out->cap - out->len - 1,
+			};
+			n = preadv2(fd, &iov, 1, (off_t)(out->len - start),
+				RWF_NOWAIT);
+			if (n < 0 && (errno == EOPNOTSUPP || errno == ENOSYS ||
+				      errno == EINVAL)) {
+				mailbox_nowait_supported = false;
+				continue;
+			}
+			if (n < 0 && errno == EAGAIN) {
+				/* not in the page cache: the disk would wait */
+				buf_truncate(out, start);
+				close(fd);
+				return MAILBOX_WOULD_BLOCK;
+			}
+		} else {
+			n = read(fd, out->data + out->len,
+				out->cap - out->len - 1);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -862,6 +891,18 @@ mailbox_msg_read(struct mailbox *box, unsigned int i, struct buf *out)
 	}
 	close(fd);
 	return 1;
+}
+
+int
+mailbox_msg_read(struct mailbox *box, unsigned int i, struct buf *out)
+{
+	return mailbox_msg_read_fd(box, i, out, false);
+}
+
+int
+mailbox_msg_read_cached(struct mailbox *box, unsigned int i, struct buf *out)
+{
+	return mailbox_msg_read_fd(box, i, out, true);
 }
 
 static int

@@ -17,9 +17,11 @@
  * open it in the worker pool (IMAP SELECT/EXAMINE, the POP3 maildrop at
  * login) and IMAP lends it to the worker pool for the rescans of a selected
  * folder: the scans that write dovecot-uidlist with an fsync; IMAP APPEND
- * (its fsync), COPY, MOVE and STATUS of another folder run there too.
- * XXX: EXPUNGE, flag renames and message reads still run on the loop
- * thread, as Dovecot's imap process does in its own process. */
+ * (its fsync), COPY, MOVE and STATUS of another folder run there too, and
+ * so do FETCH/RETR reads of a file that is not in the page cache
+ * (mailbox_msg_read_cached() says so). XXX: EXPUNGE, flag renames and
+ * SEARCH's reads still run on the loop thread, as Dovecot's imap process
+ * does in its own process. */
 #ifndef MAILSERVER_MAILBOX_H
 #define MAILSERVER_MAILBOX_H
 
@@ -129,6 +131,13 @@ void mailbox_msg_path(const struct mailbox *box, unsigned int i,
 /* Reads message i whole into out (appended). Returns 1, 0 when the file
  * is gone (expunged by someone else), -1 on error. */
 int mailbox_msg_read(struct mailbox *box, unsigned int i, struct buf *out);
+/* The same without waiting for the disk: MAILBOX_WOULD_BLOCK (out as it
+ * was) when the file is not all in the page cache (preadv2 RWF_NOWAIT),
+ * so an event loop can hand the read to the worker pool instead. Where
+ * the kernel cannot tell, it reads as mailbox_msg_read() does. */
+#define MAILBOX_WOULD_BLOCK (-2)
+int mailbox_msg_read_cached(struct mailbox *box, unsigned int i,
+	struct buf *out);
 /* Size on disk, RFC822.SIZE (CRLF line ends) and INTERNALDATE of message
  * i, read from the name when there, else from the file (and remembered).
  * Return 0 or -1 (file gone). */

@@ -63,6 +63,7 @@ struct pop3d_session {
 	uint64_t *vsizes;
 	unsigned int n_deleted;
 	unsigned int bad_commands;
+	bool box_lent;           /* the worker pool reads from box */
 	/* message being sent (CRLF line ends), shared with the output queue */
 	struct conn_blob *msg;
 	size_t msg_off;
@@ -156,6 +157,8 @@ pop3d_free(struct pop3d_session *s)
 		free(s->user);
 	}
 	free(s->address);
+	if (s->box_lent)
+		s->box = NULL; /* a read request frees it */
 	mailbox_free(&s->box);
 	free(s->deleted);
 	free(s->seen);
@@ -529,6 +532,48 @@ pop3d_send_more(struct pop3d_session *s)
 	}
 }
 
+static void pop3d_retr_send(struct pop3d_session *s, unsigned int i,
+	bool top, uint32_t lines, int ret);
+
+/* A message not in the page cache, read in the worker pool with the
+ * maildrop lent to it. */
+struct pop3d_read_req {
+	struct pop3d_session *s; /* valid while the conn lives */
+	struct mailbox *box;
+	unsigned int i;
+	bool top;
+	uint32_t lines;
+	int ret;
+	struct conn_blob *text;
+};
+
+static void
+pop3d_read_work(void *arg)
+{
+	struct pop3d_read_req *r = arg;
+	r->ret = mailbox_msg_read(r->box, r->i, &r->text->text);
+}
+
+static void
+pop3d_read_done(struct conn *c, void *arg)
+{
+	struct pop3d_read_req *r = arg;
+	if (c == NULL) {
+		/* the session is gone and left the maildrop to us */
+		mailbox_free(&r->box);
+	} else {
+		struct pop3d_session *s = r->s;
+		s->box_lent = false;
+		s->msg = r->text;
+		r->text = NULL;
+		pop3d_retr_send(s, r->i, r->top, r->lines, r->ret);
+		if (s->state != POP3D_STATE_SENDING)
+			conn_pause_input(c, false);
+	}
+	conn_blob_unref(&r->text);
+	free(r);
+}
+
 static void
 pop3d_retr_top(struct pop3d_session *s, bool top)
 {
@@ -547,7 +592,32 @@ pop3d_retr_top(struct pop3d_session *s, bool top)
 		return;
 	}
 	s->msg = conn_blob_new();
-	int ret = mailbox_msg_read(s->box, (unsigned int)i, &s->msg->text);
+	int ret = mailbox_msg_read_cached(s->box, (unsigned int)i,
+		&s->msg->text);
+	if (ret == MAILBOX_WOULD_BLOCK) {
+		/* not in the page cache: read in the worker pool */
+		conn_blob_unref(&s->msg);
+		struct pop3d_read_req *r = xcalloc(1, sizeof(*r));
+		r->s = s;
+		r->box = s->box;
+		r->i = (unsigned int)i;
+		r->top = top;
+		r->lines = lines;
+		r->text = conn_blob_new();
+		s->box_lent = true;
+		conn_pause_input(s->c, true);
+		worker_submit(s->c, pop3d_read_work, pop3d_read_done, r);
+		return;
+	}
+	pop3d_retr_send(s, (unsigned int)i, top, lines, ret);
+}
+
+/* RETR/TOP once message i is read into s->msg (ret as from
+ * mailbox_msg_read()). */
+static void
+pop3d_retr_send(struct pop3d_session *s, unsigned int i, bool top,
+	uint32_t lines, int ret)
+{
 	if (ret <= 0) {
 		/* RFC 2449 8.1.1? no: Dovecot says the message vanished */
 		pop3d_reply(s, false, ret == 0 ?

@@ -2,16 +2,18 @@
 mailbox in step (and write dovecot-uidlist with an fsync) run in the worker
 pool, not on the event loop.
 
-postierd runs with ONE event-loop thread and a shim (slow_fsync.c,
+postierd runs with ONE event-loop thread and a shim (slow_disk.c,
 LD_PRELOAD) that makes every fsync of dovecot-uidlist take 1.5 s. New mail
 lands in A's Maildir; A's NOOP then needs a rescan that assigns UIDs and
 writes the uidlist. B, logged in on the same loop, sends NOOP meanwhile: its
 answer must come back while A is still waiting (with the rescan on the loop,
 A's answer would be written first). The same for IDLE (a delivery wakes A),
-for SELECT of a folder with new mail, APPEND, MOVE, STATUS and a POP3
-login to new mail. A
+for SELECT of a folder with new mail, APPEND, MOVE, STATUS, a POP3 login
+to new mail, and for FETCH and RETR of a message that is not in the page
+cache. A
 then gets exactly the updates it should."""
 import os
+import re
 import select
 import socket
 import time
@@ -21,7 +23,7 @@ from postier_test import BUILD_DIR, DevServer, imap_raw_session, imap_until
 
 SLOW_MS = 1500
 SHIM = os.path.join(BUILD_DIR, "tests", "integration", "retrieval",
-                    "slow_fsync.so")
+                    "slow_disk.so")
 SRV = None
 
 
@@ -29,11 +31,13 @@ def setUpModule():
     global SRV
     os.environ["LD_PRELOAD"] = SHIM
     os.environ["POSTIER_SLOW_FSYNC_MS"] = str(SLOW_MS)
+    os.environ["POSTIER_COLD_MATCH"] = ".cold"
+    os.environ["POSTIER_SLOW_READ_MS"] = str(SLOW_MS)
     # the ASan build wants its runtime first; the shim has no sanitizer
     os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
                                   ":verify_asan_link_order=0").lstrip(":")
     try:
-        SRV = DevServer(["--users", "5", "--set", "server.threads=1",
+        SRV = DevServer(["--users", "6", "--set", "server.threads=1",
                          "--set", "imap.plaintext_auth=yes",
                          "--set", "pop3.plaintext_auth=yes"]).start()
     finally:
@@ -186,6 +190,62 @@ class SlowDiskTest(unittest.TestCase):
         fp.readline()
         for x in (b, c, p):
             x.close()
+
+    def test_fetch_of_a_cold_message(self):
+        # a message file not in the page cache is read in the worker pool
+        # (the shim says ".cold" files are not cached and reads them slowly)
+        (ua, pa), (ub, pb) = SRV.users[5], SRV.users[1]
+        cur = os.path.join(maildir(ua), "cur")
+        os.makedirs(cur, exist_ok=True)
+        texts = [b"Subject: cold\r\n\r\n" + b"c" * 200000 + b"\r\n",
+                 b"Subject: warm\r\n\r\nw\r\n"]
+        for name, text in (("1600000000.M1P1.cold:2,", texts[0]),
+                           ("1600000001.M2P1.warm:2,", texts[1])):
+            with open(os.path.join(cur, name), "wb") as f:
+                f.write(text)
+        a, fa = session(ua, pa, True)
+        b, fb = session(ub, pb, False)
+        a.sendall(b"f UID FETCH 1:2 (BODY.PEEK[])\r\n")
+        time.sleep(0.2)
+        b.sendall(b"n NOOP\r\n")
+        imap_until(fb, b"n")
+        self.assertEqual(select.select([a], [], [], 0)[0], [])
+        got = []
+        while True:
+            line = fa.readline()
+            m = re.search(rb"\{(\d+)\}\r\n$", line)
+            if m:
+                got.append(fa.read(int(m.group(1))))
+            elif line.startswith(b"f "):
+                self.assertTrue(line.startswith(b"f OK"), line)
+                break
+        self.assertEqual(got, texts)
+        a.close()
+        # POP3 RETR of the same cold message
+        p = socket.create_connection(("127.0.0.1", SRV.port("POP3_PORT")),
+                                     timeout=60)
+        fp = p.makefile("rb")
+        fp.readline()
+        p.sendall(b"USER %s\r\nPASS %s\r\n" % (ua.encode(), pa.encode()))
+        self.assertTrue(fp.readline().startswith(b"+OK"))
+        self.assertTrue(fp.readline().startswith(b"+OK"))
+        p.sendall(b"RETR 1\r\n")
+        time.sleep(0.2)
+        b.sendall(b"m NOOP\r\n")
+        imap_until(fb, b"m")
+        self.assertEqual(select.select([p], [], [], 0)[0], [])
+        self.assertTrue(fp.readline().startswith(b"+OK"))
+        body = b""
+        while True:
+            line = fp.readline()
+            if line == b".\r\n":
+                break
+            body += line
+        self.assertEqual(body, texts[0])
+        p.sendall(b"QUIT\r\n")
+        fp.readline()
+        p.close()
+        b.close()
 
     def test_client_gone_during_sync(self):
         (ua, pa) = SRV.users[2]
