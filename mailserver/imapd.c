@@ -204,7 +204,7 @@ imapd_free(struct imapd_session *s)
 	imapd_search_free(s);
 	imap_parser_free(&s->parser);
 	if (s->box_busy)
-		s->box = NULL; /* lent to a sync: its request frees it */
+		s->box = NULL; /* lent to the worker pool: the request frees it */
 	mailbox_free(&s->box);
 	buf_clear(&s->tagged_wait);
 	free(s->tag);
@@ -225,7 +225,7 @@ void
 imapd_command_done(struct imapd_session *s)
 {
 	if (s->box_busy) {
-		/* the tagged reply waits for a sync: so does the end */
+		/* the tagged reply waits for a rescan: so does the end */
 		s->done_wait = true;
 		return;
 	}

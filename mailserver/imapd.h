@@ -8,9 +8,10 @@
  * when it continues later (a directory look-up, a FETCH waiting for the
  * socket to drain, IDLE); it then calls imapd_command_done() when it ends.
  * Input is paused while a command runs, so pipelined commands run in order.
- * Everything runs on the connection's loop thread, but the rescans that
- * keep the selected mailbox in step (imapd_sync_start), which run in the
- * worker pool with the mailbox lent to them. */
+ * Everything runs on the connection's loop thread, but the disk work that
+ * may wait (scans that write dovecot-uidlist, APPEND, COPY/MOVE, STATUS,
+ * reads not in the page cache), which runs in the worker pool; the
+ * selected mailbox is then lent to it (box_busy). */
 #ifndef MAILSERVER_IMAPD_H
 #define MAILSERVER_IMAPD_H
 
@@ -61,7 +62,9 @@ struct imapd_session {
 	/* IDLE */
 	bool idling;
 	bool idle_registered;
-	/* a sync runs in the worker pool (imapd_sync_start) */
+	/* box is lent to the worker pool (a rescan: imapd_sync_start; COPY,
+	 * MOVE; a FETCH read from the disk): nothing on the loop touches it,
+	 * and a session that ends leaves it to the request to free */
 	bool box_busy;
 	unsigned int sync_old_recent;
 	struct buf tagged_wait;   /* the tagged reply that waits for it */
