@@ -10,8 +10,8 @@
  * Input is paused while a command runs, so pipelined commands run in order.
  * Everything runs on the connection's loop thread, but the disk work that
  * may wait (scans that write dovecot-uidlist, APPEND, COPY/MOVE, STATUS,
- * reads not in the page cache), which runs in the worker pool; the
- * selected mailbox is then lent to it (box_busy). */
+ * FETCH/SEARCH reads not in the page cache), which runs in the worker pool;
+ * the selected mailbox is then lent to it (box_busy). */
 #ifndef MAILSERVER_IMAPD_H
 #define MAILSERVER_IMAPD_H
 
@@ -63,7 +63,7 @@ struct imapd_session {
 	bool idling;
 	bool idle_registered;
 	/* box is lent to the worker pool (a rescan: imapd_sync_start; COPY,
-	 * MOVE; a FETCH read from the disk): nothing on the loop touches it,
+	 * MOVE; a FETCH or SEARCH read from the disk): nothing on the loop touches it,
 	 * and a session that ends leaves it to the request to free */
 	bool box_busy;
 	unsigned int sync_old_recent;

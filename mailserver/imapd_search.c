@@ -29,11 +29,23 @@
 #include "loop.h"
 #include "mailbox.h"
 
+struct imapd_search_ctx {
+	struct imap_search_key *key;
+	unsigned int pos;
+	struct buf out; /* the part of the line not yet written */
+	/* a message not in the page cache is read in the worker pool (the
+	 * mailbox lent to it); its text waits here for msgs[pos] */
+	bool reading, have_read;
+	int read_ret;
+	struct buf read_text;
+};
+
 /* The message being tested, read on demand. */
 struct imapd_search_msg {
 	struct imapd_session *s;
 	unsigned int i;
 	bool loaded, gone;
+	bool would_block;      /* the text is not in the page cache */
 	struct buf text;       /* CRLF-normalized message */
 	struct mime_part *root;
 	/* decoded (encoded-words, base64, quoted-printable, charsets) and
@@ -57,7 +69,21 @@ imapd_search_load(struct imapd_search_msg *m)
 	if (m->loaded)
 		return !m->gone;
 	m->loaded = true;
-	if (mailbox_msg_read(m->s->box, m->i, &m->text) <= 0) {
+	struct imapd_search_ctx *q = m->s->search;
+	int ret;
+	if (q->have_read) {
+		/* read in the worker pool for this message */
+		q->have_read = false;
+		ret = q->read_ret;
+		buf_clear(&m->text);
+		m->text = q->read_text;
+		buf_init(&q->read_text);
+	} else {
+		ret = mailbox_msg_read_cached(m->s->box, m->i, &m->text);
+	}
+	if (ret == MAILBOX_WOULD_BLOCK)
+		m->would_block = true;
+	if (ret <= 0) {
 		m->gone = true;
 		return false;
 	}
@@ -284,11 +310,6 @@ imapd_search_match(struct imapd_search_msg *m,
 #define IMAPD_SEARCH_FLUSH (16 * 1024)
 #define IMAPD_SEARCH_HIGH (256 * 1024)
 
-struct imapd_search_ctx {
-	struct imap_search_key *key;
-	unsigned int pos;
-	struct buf out; /* the part of the line not yet written */
-};
 
 void
 imapd_search_free(struct imapd_session *s)
@@ -298,14 +319,54 @@ imapd_search_free(struct imapd_session *s)
 		return;
 	imap_search_free(&q->key);
 	buf_clear(&q->out);
+	buf_clear(&q->read_text);
 	free(q);
 	s->search = NULL;
+}
+
+struct imapd_search_read_req {
+	struct imapd_session *s; /* valid while the conn lives */
+	struct mailbox *box;
+	unsigned int i;
+	int ret;
+	struct buf text;
+};
+
+static void
+imapd_search_read_work(void *arg)
+{
+	struct imapd_search_read_req *r = arg;
+	r->ret = mailbox_msg_read(r->box, r->i, &r->text);
+}
+
+static void
+imapd_search_read_done(struct conn *c, void *arg)
+{
+	struct imapd_search_read_req *r = arg;
+	if (c == NULL) {
+		/* the session is gone and left the mailbox to us */
+		mailbox_free(&r->box);
+		buf_clear(&r->text);
+	} else {
+		struct imapd_session *s = r->s;
+		struct imapd_search_ctx *q = s->search;
+		s->box_busy = false;
+		q->reading = false;
+		q->have_read = true;
+		q->read_ret = r->ret;
+		buf_clear(&q->read_text);
+		q->read_text = r->text;
+		imapd_search_continue(s);
+	}
+	free(r);
 }
 
 void
 imapd_search_continue(struct imapd_session *s)
 {
 	struct imapd_search_ctx *q = s->search;
+	if (q->reading)
+		return; /* imapd_search_read_done() brings us back */
 	unsigned int reads = 0, tests = 0;
 	while (q->pos < s->box->count) {
 		if (conn_output_pending(s->c) >= IMAPD_SEARCH_HIGH)
@@ -315,12 +376,29 @@ imapd_search_continue(struct imapd_session *s)
 			conn_yield(s->c);
 			return;
 		}
-		unsigned int i = q->pos++;
+		unsigned int i = q->pos;
 		struct imapd_search_msg m = { .s = s, .i = i };
 		buf_init(&m.text);
 		buf_init(&m.head);
 		buf_init(&m.body);
-		if (imapd_search_match(&m, q->key, NULL))
+		bool hit = imapd_search_match(&m, q->key, NULL);
+		if (m.would_block) {
+			/* read it aside, then test this message again */
+			imapd_search_msg_clear(&m);
+			struct imapd_search_read_req *r = xcalloc(1,
+				sizeof(*r));
+			r->s = s;
+			r->box = s->box;
+			r->i = i;
+			buf_init(&r->text);
+			q->reading = true;
+			s->box_busy = true; /* lent until done */
+			worker_submit(s->c, imapd_search_read_work,
+				imapd_search_read_done, r);
+			return;
+		}
+		q->pos++;
+		if (hit)
 			buf_printf(&q->out, " %u", s->cmd_uid ?
 				s->box->msgs[i].uid : i + 1);
 		reads += m.loaded;
@@ -365,6 +443,7 @@ imapd_cmd_search(struct imapd_session *s, const struct imap_arg *args)
 	struct imapd_search_ctx *q = xcalloc(1, sizeof(*q));
 	q->key = key;
 	buf_init(&q->out);
+	buf_init(&q->read_text);
 	buf_append_str(&q->out, "* SEARCH");
 	s->search = q;
 	imapd_search_continue(s);

@@ -18,10 +18,11 @@
  * login) and IMAP lends it to the worker pool for the rescans of a selected
  * folder: the scans that write dovecot-uidlist with an fsync; IMAP APPEND
  * (its fsync), COPY, MOVE and STATUS of another folder run there too, and
- * so do FETCH/RETR reads of a file that is not in the page cache
- * (mailbox_msg_read_cached() says so). XXX: EXPUNGE, flag renames and
- * SEARCH's reads still run on the loop thread, as Dovecot's imap process
- * does in its own process. */
+ * so do FETCH/SEARCH/RETR reads of a file that is not in the page cache
+ * (mailbox_msg_read_cached() says so). XXX: EXPUNGE (unlink), flag
+ * renames and the folder list (LIST, CREATE, DELETE, RENAME, SUBSCRIBE)
+ * still run on the loop thread, as Dovecot's imap process does in its own
+ * process. */
 #ifndef MAILSERVER_MAILBOX_H
 #define MAILSERVER_MAILBOX_H
 

@@ -9,8 +9,8 @@ writes the uidlist. B, logged in on the same loop, sends NOOP meanwhile: its
 answer must come back while A is still waiting (with the rescan on the loop,
 A's answer would be written first). The same for IDLE (a delivery wakes A),
 for SELECT of a folder with new mail, APPEND, MOVE, STATUS, a POP3 login
-to new mail, and for FETCH and RETR of a message that is not in the page
-cache. A
+to new mail, and for FETCH, SEARCH and RETR of a message that is not in
+the page cache. A
 then gets exactly the updates it should."""
 import os
 import re
@@ -220,6 +220,15 @@ class SlowDiskTest(unittest.TestCase):
                 self.assertTrue(line.startswith(b"f OK"), line)
                 break
         self.assertEqual(got, texts)
+        # SEARCH reads the cold message aside too, then goes on
+        a.sendall(b"s SEARCH OR BODY ccccc BODY w\r\n")
+        time.sleep(0.2)
+        b.sendall(b"o NOOP\r\n")
+        imap_until(fb, b"o")
+        self.assertEqual(select.select([a], [], [], 0)[0], [])
+        out = imap_until(fa, b"s")
+        self.assertIn(b"* SEARCH 1 2\r\n", out)
+        self.assertTrue(out[-1].startswith(b"s OK"), out)
         a.close()
         # POP3 RETR of the same cold message
         p = socket.create_connection(("127.0.0.1", SRV.port("POP3_PORT")),
