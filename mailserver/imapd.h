@@ -63,8 +63,9 @@ struct imapd_session {
 	bool idling;
 	bool idle_registered;
 	/* box is lent to the worker pool (a rescan: imapd_sync_start; COPY,
-	 * MOVE; a FETCH or SEARCH read from the disk): nothing on the loop touches it,
-	 * and a session that ends leaves it to the request to free */
+	 * MOVE; a FETCH or SEARCH read from the disk): nothing on the loop
+	 * touches it, and a session that ends leaves it to the request to
+	 * free */
 	bool box_busy;
 	unsigned int sync_old_recent;
 	struct buf tagged_wait;   /* the tagged reply that waits for it */
