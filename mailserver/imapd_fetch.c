@@ -23,8 +23,8 @@
 #include "proto/mime_part.h"
 #include "conn.h"
 #include "imapd.h"
-#include "loop.h"
 #include "mailbox.h"
+#include "mailbox_aside.h"
 
 #define IMAPD_FETCH_HIGH (256 * 1024)
 #define IMAPD_MAX_KEYWORDS 64
@@ -309,39 +309,19 @@ imapd_fetch_one(struct imapd_session *s, unsigned int i, struct buf *out)
 	return true;
 }
 
-struct imapd_fetch_read_req {
-	struct imapd_session *s; /* valid while the conn lives */
-	struct mailbox *box;
-	unsigned int i;
-	int ret;
-	struct conn_blob *text;
-};
-
 static void
-imapd_fetch_read_work(void *arg)
+imapd_fetch_read_done(void *ctx, int ret, struct buf *text)
 {
-	struct imapd_fetch_read_req *r = arg;
-	r->ret = mailbox_msg_read(r->box, r->i, &r->text->text);
-}
-
-static void
-imapd_fetch_read_done(struct conn *c, void *arg)
-{
-	struct imapd_fetch_read_req *r = arg;
-	if (c == NULL) {
-		/* the session is gone and left the mailbox to us */
-		mailbox_free(&r->box);
-		conn_blob_unref(&r->text);
-	} else {
-		struct imapd_session *s = r->s;
-		struct imapd_fetch_ctx *f = s->fetch;
-		s->box_busy = false;
-		f->reading = false;
-		f->read_ret = r->ret;
-		f->read_text = r->text;
-		imapd_fetch_continue(s);
-	}
-	free(r);
+	struct imapd_session *s = ctx;
+	struct imapd_fetch_ctx *f = s->fetch;
+	s->box_busy = false;
+	f->reading = false;
+	f->read_ret = ret;
+	f->read_text = conn_blob_new();
+	buf_clear(&f->read_text->text);
+	f->read_text->text = *text;
+	buf_init(text);
+	imapd_fetch_continue(s);
 }
 
 /* Reads message i for the next response: at once from the page cache, or
@@ -358,14 +338,9 @@ imapd_fetch_read(struct imapd_session *s, unsigned int i)
 	if (f->read_ret != MAILBOX_WOULD_BLOCK)
 		return true;
 	conn_blob_unref(&f->read_text);
-	struct imapd_fetch_read_req *r = xcalloc(1, sizeof(*r));
-	r->s = s;
-	r->box = s->box;
-	r->i = i;
-	r->text = conn_blob_new();
 	f->reading = true;
 	s->box_busy = true; /* lent: nothing here touches it until done */
-	worker_submit(s->c, imapd_fetch_read_work, imapd_fetch_read_done, r);
+	mailbox_read_aside(s->c, s->box, i, imapd_fetch_read_done, s);
 	return false;
 }
 

@@ -28,6 +28,7 @@
 #include "imapd.h"
 #include "loop.h"
 #include "mailbox.h"
+#include "mailbox_aside.h"
 
 struct imapd_search_ctx {
 	struct imap_search_key *key;
@@ -324,41 +325,19 @@ imapd_search_free(struct imapd_session *s)
 	s->search = NULL;
 }
 
-struct imapd_search_read_req {
-	struct imapd_session *s; /* valid while the conn lives */
-	struct mailbox *box;
-	unsigned int i;
-	int ret;
-	struct buf text;
-};
-
 static void
-imapd_search_read_work(void *arg)
+imapd_search_read_done(void *ctx, int ret, struct buf *text)
 {
-	struct imapd_search_read_req *r = arg;
-	r->ret = mailbox_msg_read(r->box, r->i, &r->text);
-}
-
-static void
-imapd_search_read_done(struct conn *c, void *arg)
-{
-	struct imapd_search_read_req *r = arg;
-	if (c == NULL) {
-		/* the session is gone and left the mailbox to us */
-		mailbox_free(&r->box);
-		buf_clear(&r->text);
-	} else {
-		struct imapd_session *s = r->s;
-		struct imapd_search_ctx *q = s->search;
-		s->box_busy = false;
-		q->reading = false;
-		q->have_read = true;
-		q->read_ret = r->ret;
-		buf_clear(&q->read_text);
-		q->read_text = r->text;
-		imapd_search_continue(s);
-	}
-	free(r);
+	struct imapd_session *s = ctx;
+	struct imapd_search_ctx *q = s->search;
+	s->box_busy = false;
+	q->reading = false;
+	q->have_read = true;
+	q->read_ret = ret;
+	buf_clear(&q->read_text);
+	q->read_text = *text;
+	buf_init(text);
+	imapd_search_continue(s);
 }
 
 void
@@ -385,16 +364,10 @@ imapd_search_continue(struct imapd_session *s)
 		if (m.would_block) {
 			/* read it aside, then test this message again */
 			imapd_search_msg_clear(&m);
-			struct imapd_search_read_req *r = xcalloc(1,
-				sizeof(*r));
-			r->s = s;
-			r->box = s->box;
-			r->i = i;
-			buf_init(&r->text);
 			q->reading = true;
 			s->box_busy = true; /* lent until done */
-			worker_submit(s->c, imapd_search_read_work,
-				imapd_search_read_done, r);
+			mailbox_read_aside(s->c, s->box, i,
+				imapd_search_read_done, s);
 			return;
 		}
 		q->pos++;

@@ -29,6 +29,7 @@
 #include "guard.h"
 #include "loop.h"
 #include "mailbox.h"
+#include "mailbox_aside.h"
 #include "maildir_write.h"
 #include "protocols.h"
 #include "settings.h"
@@ -64,6 +65,9 @@ struct pop3d_session {
 	unsigned int n_deleted;
 	unsigned int bad_commands;
 	bool box_lent;           /* the worker pool reads from box */
+	unsigned int aside_i;    /* ... for this RETR or TOP */
+	bool aside_top;
+	uint32_t aside_lines;
 	/* message being sent (CRLF line ends), shared with the output queue */
 	struct conn_blob *msg;
 	size_t msg_off;
@@ -536,42 +540,19 @@ static void pop3d_retr_send(struct pop3d_session *s, unsigned int i,
 	bool top, uint32_t lines, int ret);
 
 /* A message not in the page cache, read in the worker pool with the
- * maildrop lent to it. */
-struct pop3d_read_req {
-	struct pop3d_session *s; /* valid while the conn lives */
-	struct mailbox *box;
-	unsigned int i;
-	bool top;
-	uint32_t lines;
-	int ret;
-	struct conn_blob *text;
-};
-
+ * maildrop lent to it: the RETR or TOP it was for. */
 static void
-pop3d_read_work(void *arg)
+pop3d_read_done(void *ctx, int ret, struct buf *text)
 {
-	struct pop3d_read_req *r = arg;
-	r->ret = mailbox_msg_read(r->box, r->i, &r->text->text);
-}
-
-static void
-pop3d_read_done(struct conn *c, void *arg)
-{
-	struct pop3d_read_req *r = arg;
-	if (c == NULL) {
-		/* the session is gone and left the maildrop to us */
-		mailbox_free(&r->box);
-	} else {
-		struct pop3d_session *s = r->s;
-		s->box_lent = false;
-		s->msg = r->text;
-		r->text = NULL;
-		pop3d_retr_send(s, r->i, r->top, r->lines, r->ret);
-		if (s->state != POP3D_STATE_SENDING)
-			conn_pause_input(c, false);
-	}
-	conn_blob_unref(&r->text);
-	free(r);
+	struct pop3d_session *s = ctx;
+	s->box_lent = false;
+	s->msg = conn_blob_new();
+	buf_clear(&s->msg->text);
+	s->msg->text = *text;
+	buf_init(text);
+	pop3d_retr_send(s, s->aside_i, s->aside_top, s->aside_lines, ret);
+	if (s->state != POP3D_STATE_SENDING)
+		conn_pause_input(s->c, false);
 }
 
 static void
@@ -597,16 +578,13 @@ pop3d_retr_top(struct pop3d_session *s, bool top)
 	if (ret == MAILBOX_WOULD_BLOCK) {
 		/* not in the page cache: read in the worker pool */
 		conn_blob_unref(&s->msg);
-		struct pop3d_read_req *r = xcalloc(1, sizeof(*r));
-		r->s = s;
-		r->box = s->box;
-		r->i = (unsigned int)i;
-		r->top = top;
-		r->lines = lines;
-		r->text = conn_blob_new();
+		s->aside_i = (unsigned int)i;
+		s->aside_top = top;
+		s->aside_lines = lines;
 		s->box_lent = true;
 		conn_pause_input(s->c, true);
-		worker_submit(s->c, pop3d_read_work, pop3d_read_done, r);
+		mailbox_read_aside(s->c, s->box, (unsigned int)i,
+			pop3d_read_done, s);
 		return;
 	}
 	pop3d_retr_send(s, (unsigned int)i, top, lines, ret);
