@@ -68,6 +68,18 @@ def session(user, pw, select_inbox):
     return imap_raw_session(SRV.port("IMAP_PORT"), user, pw, select_inbox, 60)
 
 
+def served_meanwhile(test, b, fb, waiting, delay=0.2):
+    """B (a logged-in IMAP session on the same loop) gets its NOOP answered
+    while the session on socket waiting has nothing back yet: that one's
+    disk work runs aside (a loop held by it would have written its answer
+    before B's, and loopback delivers at once)."""
+    time.sleep(delay)  # the waiting session's disk work has begun
+    b.sendall(b"b NOOP\r\n")
+    out = imap_until(fb, b"b")
+    test.assertTrue(out[-1].startswith(b"b OK"), out)
+    test.assertEqual(select.select([waiting], [], [], 0)[0], [])
+
+
 class SlowDiskTest(unittest.TestCase):
     def test_sync_does_not_hold_the_loop(self):
         self.assertTrue(os.path.exists(SHIM), SHIM)
@@ -76,20 +88,10 @@ class SlowDiskTest(unittest.TestCase):
         a, fa = session(ua, pa, True)   # the first uidlist write (slow)
         b, fb = session(ub, pb, False)
 
-        def b_served_while_a_waits():
-            time.sleep(0.2)  # A's rescan is in its fsync by now
-            t0 = time.monotonic()
-            b.sendall(b"n NOOP\r\n")
-            out = imap_until(fb, b"n")
-            self.assertTrue(out[-1].startswith(b"n OK"), out)
-            # nothing of A's answer has arrived: A still waits for the disk
-            self.assertEqual(select.select([a], [], [], 0)[0], [])
-            return time.monotonic() - t0
-
         # a command's reply waits for the rescan, B does not
         deliver(ua, 1)
         a.sendall(b"x NOOP\r\n")
-        b_served_while_a_waits()
+        served_meanwhile(self, b, fb, a)
         out = imap_until(fa, b"x")
         self.assertIn(b"* 2 EXISTS\r\n", out)
         self.assertTrue(out[-1].startswith(b"x OK"), out)
@@ -101,7 +103,7 @@ class SlowDiskTest(unittest.TestCase):
         a.sendall(b"i IDLE\r\n")
         imap_until(fa, b"+")
         deliver(ua, 2)
-        b_served_while_a_waits()
+        served_meanwhile(self, b, fb, a)
         line = fa.readline()
         self.assertEqual(line, b"* 3 EXISTS\r\n")
         a.sendall(b"DONE\r\n")
@@ -120,10 +122,7 @@ class SlowDiskTest(unittest.TestCase):
         deliver(uc, 20)
         deliver(uc, 21)
         c.sendall(b"s SELECT INBOX\r\n")
-        time.sleep(0.2)
-        b.sendall(b"n NOOP\r\n")
-        imap_until(fb, b"n")
-        self.assertEqual(select.select([c], [], [], 0)[0], [])
+        served_meanwhile(self, b, fb, c)
         out = imap_until(fc, b"s")
         self.assertIn(b"* 2 EXISTS\r\n", out)
         self.assertTrue(out[-1].startswith(b"s OK [READ-WRITE]"), out)
@@ -131,10 +130,7 @@ class SlowDiskTest(unittest.TestCase):
         msg = b"Subject: appended\r\n\r\nhello\r\n"
         c.sendall(b"a APPEND INBOX (\\Seen) {%d+}\r\n%s\r\n" %
                   (len(msg), msg))
-        time.sleep(0.2)
-        b.sendall(b"k NOOP\r\n")
-        imap_until(fb, b"k")
-        self.assertEqual(select.select([c], [], [], 0)[0], [])
+        served_meanwhile(self, b, fb, c)
         out = imap_until(fc, b"a")
         self.assertIn(b"* 3 EXISTS\r\n", out)
         self.assertRegex(out[-1], rb"^a OK \[APPENDUID \d+ 3\]")
@@ -142,10 +138,7 @@ class SlowDiskTest(unittest.TestCase):
         c.sendall(b"r CREATE Archive\r\n")
         imap_until(fc, b"r")
         c.sendall(b"v UID MOVE 1:2 Archive\r\n")
-        time.sleep(0.2)
-        b.sendall(b"j NOOP\r\n")
-        imap_until(fb, b"j")
-        self.assertEqual(select.select([c], [], [], 0)[0], [])
+        served_meanwhile(self, b, fb, c)
         out = imap_until(fc, b"v")
         self.assertRegex(b"".join(out), rb"\* OK \[COPYUID \d+ 1:2 1:2\]")
         exp = [l for l in out if l.endswith(b" EXPUNGE\r\n")]
@@ -156,10 +149,7 @@ class SlowDiskTest(unittest.TestCase):
         with open(os.path.join(arch, "1700000099.M99P1.st"), "wb") as f:
             f.write(b"Subject: st\n\nx\n")
         c.sendall(b"t STATUS Archive (UIDNEXT MESSAGES UNSEEN)\r\n")
-        time.sleep(0.2)
-        b.sendall(b"h NOOP\r\n")
-        imap_until(fb, b"h")
-        self.assertEqual(select.select([c], [], [], 0)[0], [])
+        served_meanwhile(self, b, fb, c)
         out = imap_until(fc, b"t")
         self.assertIn(b'* STATUS "Archive" (UIDNEXT 4 MESSAGES 3 UNSEEN 3)\r\n',
                       out)
@@ -179,10 +169,8 @@ class SlowDiskTest(unittest.TestCase):
         p.sendall(b"USER %s\r\n" % ud.encode())
         self.assertTrue(fp.readline().startswith(b"+OK"))
         p.sendall(b"PASS %s\r\n" % pd.encode())
-        time.sleep(0.3)  # the password check, then the slow scan
-        b.sendall(b"m NOOP\r\n")
-        imap_until(fb, b"m")
-        self.assertEqual(select.select([p], [], [], 0)[0], [])
+        # the password check, then the slow scan
+        served_meanwhile(self, b, fb, p, 0.3)
         self.assertTrue(fp.readline().startswith(b"+OK"))
         p.sendall(b"STAT\r\n")
         self.assertTrue(fp.readline().startswith(b"+OK 1 "))
@@ -206,10 +194,7 @@ class SlowDiskTest(unittest.TestCase):
         a, fa = session(ua, pa, True)
         b, fb = session(ub, pb, False)
         a.sendall(b"f UID FETCH 1:2 (BODY.PEEK[])\r\n")
-        time.sleep(0.2)
-        b.sendall(b"n NOOP\r\n")
-        imap_until(fb, b"n")
-        self.assertEqual(select.select([a], [], [], 0)[0], [])
+        served_meanwhile(self, b, fb, a)
         got = []
         while True:
             line = fa.readline()
@@ -222,10 +207,7 @@ class SlowDiskTest(unittest.TestCase):
         self.assertEqual(got, texts)
         # SEARCH reads the cold message aside too, then goes on
         a.sendall(b"s SEARCH OR BODY ccccc BODY w\r\n")
-        time.sleep(0.2)
-        b.sendall(b"o NOOP\r\n")
-        imap_until(fb, b"o")
-        self.assertEqual(select.select([a], [], [], 0)[0], [])
+        served_meanwhile(self, b, fb, a)
         out = imap_until(fa, b"s")
         self.assertIn(b"* SEARCH 1 2\r\n", out)
         self.assertTrue(out[-1].startswith(b"s OK"), out)
@@ -239,10 +221,7 @@ class SlowDiskTest(unittest.TestCase):
         self.assertTrue(fp.readline().startswith(b"+OK"))
         self.assertTrue(fp.readline().startswith(b"+OK"))
         p.sendall(b"RETR 1\r\n")
-        time.sleep(0.2)
-        b.sendall(b"m NOOP\r\n")
-        imap_until(fb, b"m")
-        self.assertEqual(select.select([p], [], [], 0)[0], [])
+        served_meanwhile(self, b, fb, p)
         self.assertTrue(fp.readline().startswith(b"+OK"))
         body = b""
         while True:
