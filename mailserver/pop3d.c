@@ -13,6 +13,7 @@
 #include "postier.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -631,45 +632,91 @@ pop3d_retr_send(struct pop3d_session *s, unsigned int i, bool top,
 	pop3d_send_more(s);
 }
 
-/* RFC 1939 6: the UPDATE state. */
+/* RFC 1939 6: the UPDATE state, in the worker pool with the maildrop lent
+ * to it (unlinks and renames); the reply and the close come back on the
+ * loop. The deletions stand even if the client is gone by then: it sent
+ * QUIT. */
+struct pop3d_update_req {
+	struct pop3d_session *s; /* valid while the conn lives */
+	char sid[17];
+	char *address;
+	struct mailbox *box;
+	bool *deleted, *seen;
+	unsigned int failed, expunged;
+};
+
 static void
-pop3d_quit_update(struct pop3d_session *s)
+pop3d_update_work(void *arg)
 {
-	unsigned int failed = 0, expunged = 0;
-	for (unsigned int i = 0; i < s->box->count; i++) {
+	struct pop3d_update_req *r = arg;
+	struct mailbox *box = r->box;
+	for (unsigned int i = 0; i < box->count; i++) {
 		char *error = NULL;
-		if (s->deleted[i]) {
-			if (mailbox_expunge(s->box, i, &error) < 0) {
+		if (r->deleted[i]) {
+			if (mailbox_expunge(box, i, &error) < 0) {
 				log_error("pop3.expunge_error",
-					"sid=%s error=%s", conn_sid(s->c),
+					"sid=%s error=%s", r->sid,
 					log_quote(error));
 				free(error);
-				failed++;
+				r->failed++;
 			} else {
-				expunged++;
+				r->expunged++;
 			}
 			continue;
 		}
-		if (s->seen[i] && (s->box->msgs[i].flags &
+		if (r->seen[i] && (box->msgs[i].flags &
 				   MAILBOX_FLAG_SEEN) == 0) {
-			if (mailbox_set_flags(s->box, i,
-				    s->box->msgs[i].flags | MAILBOX_FLAG_SEEN,
-				    s->box->msgs[i].keywords, &error) < 0) {
+			if (mailbox_set_flags(box, i,
+				    box->msgs[i].flags | MAILBOX_FLAG_SEEN,
+				    box->msgs[i].keywords, &error) < 0) {
 				log_warn("pop3.flag_error", "sid=%s error=%s",
-					conn_sid(s->c), log_quote(error));
+					r->sid, log_quote(error));
 				free(error);
 			}
 		}
 	}
-	log_info("pop3.logout", "sid=%s user=%s expunged=%u", conn_sid(s->c),
-		log_quote(s->address), expunged);
-	if (failed > 0)
-		pop3d_reply(s, false, "[SYS/TEMP] Some messages could not be "
-			"deleted.");
-	else if (expunged > 0)
-		pop3d_reply(s, true, "Logging out, messages deleted.");
-	else
-		pop3d_reply(s, true, "Logging out.");
+}
+
+static void
+pop3d_update_done(struct conn *c, void *arg)
+{
+	struct pop3d_update_req *r = arg;
+	log_info("pop3.logout", "sid=%s user=%s expunged=%u", r->sid,
+		log_quote(r->address), r->expunged);
+	if (c != NULL) {
+		struct pop3d_session *s = r->s;
+		if (r->failed > 0)
+			pop3d_reply(s, false, "[SYS/TEMP] Some messages could "
+				"not be deleted.");
+		else if (r->expunged > 0)
+			pop3d_reply(s, true, "Logging out, messages deleted.");
+		else
+			pop3d_reply(s, true, "Logging out.");
+		pop3d_set_state(s, POP3D_STATE_CLOSING);
+		conn_close(c);
+	}
+	/* the session keeps no maildrop after QUIT */
+	mailbox_free(&r->box);
+	free(r->deleted);
+	free(r->seen);
+	free(r->address);
+	free(r);
+}
+
+static void
+pop3d_quit_update(struct pop3d_session *s)
+{
+	struct pop3d_update_req *r = xcalloc(1, sizeof(*r));
+	r->s = s;
+	snprintf(r->sid, sizeof(r->sid), "%s", conn_sid(s->c));
+	r->address = xstrdup(s->address);
+	r->box = s->box;
+	r->deleted = s->deleted;
+	r->seen = s->seen;
+	s->box = NULL;
+	s->deleted = s->seen = NULL;
+	conn_pause_input(s->c, true);
+	worker_submit(s->c, pop3d_update_work, pop3d_update_done, r);
 }
 
 /* --- dispatch --- */
@@ -837,10 +884,11 @@ pop3d_on_line(void *ctx, const char *line, size_t len, bool too_long)
 		goto check_errors;
 	}
 	if (s->cmd.cmd == POP3_CMD_QUIT) {
-		if (s->state == POP3D_STATE_TRANSACTION)
-			pop3d_quit_update(s);
-		else
-			pop3d_reply(s, true, "Logging out.");
+		if (s->state == POP3D_STATE_TRANSACTION) {
+			pop3d_quit_update(s); /* replies and closes later */
+			return;
+		}
+		pop3d_reply(s, true, "Logging out.");
 		pop3d_set_state(s, POP3D_STATE_CLOSING);
 		conn_close(s->c);
 		return;

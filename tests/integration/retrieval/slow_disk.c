@@ -6,7 +6,7 @@
  *   POSTIER_COLD_MATCH      files whose path holds this are "not in the
  *                           page cache": preadv2(RWF_NOWAIT) fails with
  *                           EAGAIN, and a read() from offset 0 first sleeps
- *                           POSTIER_SLOW_READ_MS. */
+ *                           POSTIER_SLOW_READ_MS; so does an unlink(). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -102,4 +102,17 @@ read(int fd, void *buf, size_t n)
 	    path_matches(fd, cold))
 		sleep_ms(ms);
 	return real(fd, buf, n);
+}
+
+int
+unlink(const char *path)
+{
+	static int (*real)(const char *);
+	if (real == NULL)
+		real = (int (*)(const char *))dlsym(RTLD_NEXT, "unlink");
+	const char *cold = getenv("POSTIER_COLD_MATCH");
+	const char *ms = getenv("POSTIER_SLOW_READ_MS");
+	if (cold != NULL && ms != NULL && strstr(path, cold) != NULL)
+		sleep_ms(ms);
+	return real(path);
 }

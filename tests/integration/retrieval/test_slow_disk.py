@@ -9,8 +9,8 @@ writes the uidlist. B, logged in on the same loop, sends NOOP meanwhile: its
 answer must come back while A is still waiting (with the rescan on the loop,
 A's answer would be written first). The same for IDLE (a delivery wakes A),
 for SELECT of a folder with new mail, APPEND, MOVE, STATUS, a POP3 login
-to new mail, and for FETCH, SEARCH and RETR of a message that is not in
-the page cache. A
+to new mail, for FETCH, SEARCH and RETR of a message that is not in the
+page cache, and for POP3's deletions at QUIT. A
 then gets exactly the updates it should."""
 import os
 import re
@@ -230,10 +230,15 @@ class SlowDiskTest(unittest.TestCase):
                 break
             body += line
         self.assertEqual(body, texts[0])
+        # the UPDATE state (its unlinks) runs aside too
+        p.sendall(b"DELE 1\r\n")
+        self.assertTrue(fp.readline().startswith(b"+OK"))
         p.sendall(b"QUIT\r\n")
-        fp.readline()
+        served_meanwhile(self, b, fb, p)
+        self.assertEqual(fp.readline(), b"+OK Logging out, messages deleted.\r\n")
         p.close()
         b.close()
+        self.assertEqual([n for n in os.listdir(cur) if ".cold" in n], [])
 
     def test_client_gone_during_sync(self):
         (ua, pa) = SRV.users[2]
