@@ -205,8 +205,12 @@ sender_data_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
 	m->state = LGM_ACCEPTED;
 	run->res->counts.accepted++;
 	run->res->counts.deliveries += m->n_rcpt;
+	/* a reader may have fetched a copy before this 250 was read (the
+	 * server delivers before it replies, and both arrive on this loop):
+	 * those recipients are verified already, not outstanding */
 	if (!run->cfg.no_readers)
-		run->outstanding += m->n_rcpt;
+		run->outstanding += (uint64_t)(m->n_rcpt -
+			__builtin_popcount(m->seen));
 	run->iv.accepted++;
 	lgrun_record(run, LGOP_SMTP, now - m->sched_us);
 	hist_record(run->iv.smtp, now - m->sched_us);
