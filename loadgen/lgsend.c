@@ -207,10 +207,16 @@ sender_data_done(struct smtpc *c ATTR_UNUSED, int result, void *context)
 	run->res->counts.deliveries += m->n_rcpt;
 	/* a reader may have fetched a copy before this 250 was read (the
 	 * server delivers before it replies, and both arrive on this loop):
-	 * those recipients are verified already, not outstanding */
-	if (!run->cfg.no_readers)
-		run->outstanding += (uint64_t)(m->n_rcpt -
-			__builtin_popcount(m->seen));
+	 * those recipients are verified already, not outstanding, and were
+	 * visible as soon as accepted (end-to-end time 0) */
+	if (!run->cfg.no_readers) {
+		int seen = __builtin_popcount(m->seen);
+		run->outstanding += (uint64_t)(m->n_rcpt - seen);
+		for (int k = 0; k < seen; k++) {
+			lgrun_record(run, LGOP_E2E, 0);
+			hist_record(run->iv.e2e, 0);
+		}
+	}
 	run->iv.accepted++;
 	lgrun_record(run, LGOP_SMTP, now - m->sched_us);
 	hist_record(run->iv.smtp, now - m->sched_us);

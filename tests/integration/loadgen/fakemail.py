@@ -8,6 +8,9 @@ memory and serves them back over POP3/IMAP. Misbehaviours for tests:
   --corrupt-nth N                  flips one byte of the Nth stored message
   --refuse-nth N                   554 to the Nth end of data (not stored)
   --data-delay-ms MS               every reply to end-of-DATA waits MS
+  --reply-after-store-ms MS        the message is stored (readers see it,
+                                   IDLE wakes) MS before the 250 is sent, as
+                                   a server whose delivery beats its reply
   --tls-cert/--tls-key             offer STARTTLS/STLS and implicit-TLS ports
 Prints KEY=value lines (SMTP_PORT, POP3_PORT, IMAP_PORT, [SMTPS_PORT,
 POP3S_PORT, IMAPS_PORT], TARGET) then serves until SIGTERM. --dir DIR gets
@@ -122,6 +125,8 @@ async def smtp_session(r, w):
                     STORE.add(rc, bytes(b))
                 else:
                     STORE.add(rc, data)
+            if ARGS.reply_after_store_ms > 0:
+                await asyncio.sleep(ARGS.reply_after_store_ms / 1000)
             w.write(b"250 2.0.0 queued\r\n")
         elif verb == "RSET" or verb == "NOOP":
             w.write(b"250 ok\r\n")
@@ -273,6 +278,7 @@ async def main():
     ap.add_argument("--corrupt-nth", type=int, default=0)
     ap.add_argument("--refuse-nth", type=int, default=0)
     ap.add_argument("--data-delay-ms", type=float, default=0)
+    ap.add_argument("--reply-after-store-ms", type=float, default=0)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ARGS = ap.parse_args()

@@ -73,6 +73,21 @@ class FakeMailTest(unittest.TestCase):
         self.assertGreaterEqual(res["latency_ms"]["connect"]["count"],
                                 c["scheduled"] // 5)
 
+    def test_delivery_seen_before_its_250(self):
+        # the message is visible (IDLE readers are woken) 300 ms before the
+        # 250: readers verify it before the accept is read; it is neither
+        # lost nor duplicated
+        with FakeMail("--reply-after-store-ms", "300") as fm:
+            p = write_profile(self.d, per_day=36000, pop3=0, imap=0,
+                              idle=1.0)
+            res, _ = self.run_ok(fm.target, p, "--duration", "2",
+                                 "--seed", "5")
+        c = res["counts"]
+        self.assertGreater(c["accepted"], 5)
+        self.assertEqual(c["verified"], c["deliveries"])
+        self.assertEqual((c["lost"], c["corrupted"], c["duplicated"]),
+                         (0, 0, 0))
+
     def test_shards_merge_to_totals(self):
         with FakeMail() as fm:
             p = write_profile(self.d, mailboxes=30)
