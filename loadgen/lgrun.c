@@ -2,11 +2,13 @@
  * ticks (CSV, RRD, progress), draining and the final counts. */
 #include "postier.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -117,8 +119,20 @@ lgrun_advance(struct lgrun *run)
 		run->have_next = false;
 }
 
+/* Whether an arrival could start at once: an idle connection, or a free
+ * connection slot. */
+static bool
+lgrun_can_send(const struct lgrun *run)
+{
+	return run->idle != NULL || run->n_senders <
+		(unsigned int)run->cfg.profile->max_connections;
+}
+
+/* ready_us: when a connection could have taken the arrival (its scheduled
+ * time, or later for an arrival due while every connection was busy). */
 static void
-lgrun_dispatch(struct lgrun *run, uint64_t seq, int64_t sched_us)
+lgrun_dispatch(struct lgrun *run, uint64_t seq, int64_t sched_us,
+	int64_t ready_us, bool queue_only)
 {
 	uint64_t local = seq / run->cfg.shards;
 	if (local >= run->msgs_cap) {
@@ -139,8 +153,51 @@ lgrun_dispatch(struct lgrun *run, uint64_t seq, int64_t sched_us)
 	/* The generator's own error: how late the arrival leaves the
 	 * scheduler. Waiting for a connection after that is the platform's
 	 * and counts in smtp_transaction. */
-	hist_record(run->res->sched_lag, client_now_us() - sched_us);
-	sender_submit(run, (uint32_t)local);
+	hist_record(run->res->sched_lag, client_now_us() - ready_us);
+	if (queue_only)
+		sender_enqueue(run, (uint32_t)local);
+	else
+		sender_submit(run, (uint32_t)local);
+}
+
+/* Sets the schedule's timerfd to fire at due_us (CLOCK_MONOTONIC, like
+ * client_now_us), or disarms it (0): the one precise timer of the run. The
+ * event base keeps libevent's millisecond timeouts for the rest (reply
+ * timeouts, idle connections, ticks), so a loop turn costs no timer system
+ * call unless an arrival is due. Re-arming or disarming also clears an
+ * expiry not read. */
+static void
+lgrun_sched_timer(struct lgrun *run, int64_t due_us)
+{
+	if (due_us == 0 && !run->sched_fd_set)
+		return;
+	struct itimerspec its = { .it_value = {
+		(time_t)(due_us / 1000000), (long)(due_us % 1000000) * 1000 } };
+	if (timerfd_settime(run->sched_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_warn("loadgen.timer", "error=%s", log_quote(strerror(errno)));
+	run->sched_fd_set = due_us != 0;
+}
+
+/* Arms the timer for the next arrival, or parks the scheduler when no
+ * connection could take it (see lgrun_sched_pull), or ends the schedule. */
+static void
+lgrun_sched_next(struct lgrun *run)
+{
+	if (run->have_next && !run->stopping) {
+		if (!lgrun_can_send(run)) {
+			run->sched_parked = true;
+			lgrun_sched_timer(run, 0);
+			return;
+		}
+		int64_t due = run->start_us + (int64_t)(run->next_t * 1e6);
+		lgrun_sched_timer(run, due);
+		return;
+	}
+	lgrun_sched_timer(run, 0);
+	if (!run->sched_done) {
+		run->sched_done = true;
+		lgrun_check_done(run);
+	}
 }
 
 static void
@@ -149,27 +206,45 @@ lgrun_sched_cb(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED,
 {
 	struct lgrun *run = context;
 	int64_t now = client_now_us();
+	run->sched_parked = false;
 	/* Everything due (or due within 100 µs) goes now, at its own
 	 * scheduled time: latency counts from there. */
 	while (run->have_next && !run->stopping) {
 		int64_t due = run->start_us + (int64_t)(run->next_t * 1e6);
 		if (due > now + 100)
 			break;
-		lgrun_dispatch(run, run->next_seq, due);
+		lgrun_dispatch(run, run->next_seq, due, due, false);
 		lgrun_advance(run);
 	}
-	if (run->have_next && !run->stopping) {
-		int64_t due = run->start_us + (int64_t)(run->next_t * 1e6);
-		int64_t wait = due - client_now_us();
-		if (wait < 0)
-			wait = 0;
-		struct timeval tv = { (time_t)(wait / 1000000),
-			(suseconds_t)(wait % 1000000) };
-		evtimer_add(run->sched_ev, &tv);
+	lgrun_sched_next(run);
+}
+
+void
+lgrun_sched_pull(struct lgrun *run)
+{
+	if (!run->sched_parked || run->stopping)
 		return;
+	int64_t now = client_now_us();
+	while (run->have_next) {
+		int64_t due = run->start_us + (int64_t)(run->next_t * 1e6);
+		if (due > now)
+			break;
+		lgrun_dispatch(run, run->next_seq, due, now, true);
+		lgrun_advance(run);
 	}
-	run->sched_done = true;
-	lgrun_check_done(run);
+	if (!run->have_next) {
+		run->sched_parked = false;
+		lgrun_sched_next(run);
+	}
+}
+
+void
+lgrun_sched_resume(struct lgrun *run)
+{
+	if (run->sched_parked && !run->stopping && lgrun_can_send(run)) {
+		run->sched_parked = false;
+		event_active(run->sched_ev, EV_READ, 0);
+	}
 }
 
 static void
@@ -224,6 +299,7 @@ lgrun_tick_cb(evutil_socket_t fd ATTR_UNUSED, short what ATTR_UNUSED,
 	void *context)
 {
 	struct lgrun *run = context;
+	lgrun_sched_pull(run);
 	double iv = run->cfg.interval_s;
 	double elapsed = (client_now_us() - run->start_us) / 1e6;
 	struct lginterval *i = &run->iv;
@@ -406,6 +482,8 @@ lgrun_free(struct lgrun *run)
 	sender_stop_all(run);
 	if (run->sched_ev != NULL)
 		event_free(run->sched_ev);
+	if (run->sched_fd >= 0)
+		close(run->sched_fd);
 	if (run->tick_ev != NULL)
 		event_free(run->tick_ev);
 	if (run->csv != NULL)
@@ -427,6 +505,7 @@ int
 lgrun_run(const struct lgrun_config *cfg, struct result *res, char **error_r)
 {
 	struct lgrun *run = xcalloc(1, sizeof(*run));
+	run->sched_fd = -1;
 	run->cfg = *cfg;
 	run->res = res;
 	run->iv.smtp = hist_new();
@@ -461,13 +540,19 @@ lgrun_run(const struct lgrun_config *cfg, struct result *res, char **error_r)
 		lgrun_free(run);
 		return -1;
 	}
-	/* A precise timer: sends leave within a few µs of their time. */
-	struct event_config *ec = event_config_new();
-	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-	run->base = event_base_new_with_config(ec);
-	event_config_free(ec);
+	/* A precise timer of its own for the schedule: sends leave within a
+	 * few µs of their time (lgrun_sched_timer). */
+	run->base = event_base_new();
 	PASSERT(run->base != NULL);
-	run->sched_ev = evtimer_new(run->base, lgrun_sched_cb, run);
+	run->sched_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+		TFD_CLOEXEC);
+	if (run->sched_fd < 0) {
+		*error_r = xasprintf("timerfd_create: %m");
+		lgrun_free(run);
+		return -1;
+	}
+	run->sched_ev = event_new(run->base, run->sched_fd, EV_READ |
+		EV_PERSIST, lgrun_sched_cb, run);
 	run->tick_ev = event_new(run->base, -1, EV_PERSIST, lgrun_tick_cb, run);
 	struct timeval tick = { (time_t)cfg->interval_s,
 		(suseconds_t)((cfg->interval_s - floor(cfg->interval_s)) * 1e6) };
@@ -478,8 +563,8 @@ lgrun_run(const struct lgrun_config *cfg, struct result *res, char **error_r)
 	if (run->have_pop3 || run->have_imap)
 		reader_start_all(run);
 	lgrun_advance(run);
-	struct timeval zero = { 0, 0 };
-	evtimer_add(run->sched_ev, &zero);
+	event_add(run->sched_ev, NULL);
+	event_active(run->sched_ev, EV_READ, 0);
 	event_base_dispatch(run->base);
 
 	if (cfg->progress && isatty(STDERR_FILENO))

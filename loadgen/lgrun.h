@@ -87,6 +87,15 @@ struct lgrun {
 	double next_t;
 	uint64_t next_seq;
 	bool sched_done;
+	/* Parked: no timer while every connection is busy and max_connections
+	 * are open; the arrivals due meanwhile join the queue when a
+	 * connection looks for work (lgrun_sched_pull), at their own
+	 * scheduled times. A connection that goes idle or closes resumes the
+	 * timer (lgrun_sched_resume). Saves a wake-up per message when the
+	 * server is the bottleneck. */
+	bool sched_parked;
+	int sched_fd;		/* timerfd of the next arrival */
+	bool sched_fd_set;	/* armed, or fired and not re-armed */
 	struct event *sched_ev;
 	struct event *tick_ev;
 
@@ -136,9 +145,17 @@ struct lgm *lgrun_msg(struct lgrun *run, uint64_t seq);
  * the run drains or stops. */
 void lgrun_check_done(struct lgrun *run);
 void lgrun_record(struct lgrun *run, enum lgop op, int64_t us);
+/* Queues the arrivals that fell due while the scheduler was parked; called
+ * before a connection takes work from the queue. */
+void lgrun_sched_pull(struct lgrun *run);
+/* Restarts a parked scheduler when a connection became idle or a slot
+ * free. */
+void lgrun_sched_resume(struct lgrun *run);
 
 /* lgsend.c */
 void sender_submit(struct lgrun *run, uint32_t local);
+/* Appends to the queue of waiting messages. */
+void sender_enqueue(struct lgrun *run, uint32_t local);
 void sender_stop_all(struct lgrun *run);
 
 /* lgread.c */

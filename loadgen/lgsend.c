@@ -80,6 +80,7 @@ sender_unlink_idle(struct sender *s)
 static bool
 sender_queue_pop(struct lgrun *run, uint32_t *local_r)
 {
+	lgrun_sched_pull(run);
 	if (run->q_len == 0)
 		return false;
 	*local_r = run->queue[run->q_head];
@@ -88,8 +89,8 @@ sender_queue_pop(struct lgrun *run, uint32_t *local_r)
 	return true;
 }
 
-static void
-sender_queue_push(struct lgrun *run, uint32_t local)
+void
+sender_enqueue(struct lgrun *run, uint32_t local)
 {
 	if (run->q_len == run->q_cap) {
 		size_t cap = run->q_cap * 2 + 256;
@@ -116,6 +117,7 @@ sender_quit_done(struct smtpc *c ATTR_UNUSED, int result ATTR_UNUSED,
 	uint32_t local;
 	if (!run->stopping && sender_queue_pop(run, &local))
 		sender_submit(run, local);
+	lgrun_sched_resume(run);
 	lgrun_check_done(run);
 }
 
@@ -159,6 +161,7 @@ sender_release(struct sender *s)
 	struct timeval tv = { SENDER_IDLE_MS / 1000,
 		(SENDER_IDLE_MS % 1000) * 1000 };
 	evtimer_add(s->idle_ev, &tv);
+	lgrun_sched_resume(run);
 	lgrun_check_done(run);
 }
 
@@ -181,12 +184,13 @@ sender_failed(struct sender *s, const char *what)
 	if (s->has_next) {
 		/* taken from the queue for this connection: back in line */
 		run->msgs[s->next_msg].state = LGM_PENDING;
-		sender_queue_push(run, s->next_msg);
+		sender_enqueue(run, s->next_msg);
 	}
 	sender_free(s);
 	uint32_t local;
 	if (!run->stopping && sender_queue_pop(run, &local))
 		sender_submit(run, local);
+	lgrun_sched_resume(run);
 	lgrun_check_done(run);
 }
 
@@ -357,7 +361,7 @@ sender_submit(struct lgrun *run, uint32_t local)
 		run->all_senders = s;
 		run->n_senders++;
 	} else {
-		sender_queue_push(run, local);
+		sender_enqueue(run, local);
 		return;
 	}
 	run->n_busy++;

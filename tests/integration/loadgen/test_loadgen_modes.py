@@ -38,6 +38,37 @@ class ModesTest(unittest.TestCase):
         self.assertGreater(smtp["p99"], 600, smtp)
         self.assertLess(smtp["p50"], 400, smtp)
 
+    def test_saturated_server_counts_from_schedule(self):
+        # 20 arrivals/s for 3 s, one connection, every end of data held
+        # 100 ms: the server carries 10/s, so the scheduler parks (no
+        # timer while the only connection is busy) and the arrivals due
+        # meanwhile join the queue when the connection looks for work.
+        # They keep their scheduled times: latencies grow to seconds (the
+        # last ones wait for the whole backlog), and the CSV offers 20/s
+        # while 10/s are achieved.
+        with FakeMail("--data-delay-ms", "100") as fm:
+            p = write_profile(self.d, size="2k", per_day=72000,
+                              connections=1, per_connection=1000)
+            res, _ = self.run_ok(fm.target, p, "--duration", "3",
+                                 "--seed", "8", "--no-readers",
+                                 "--interval", "1", expect=1)
+        c = res["counts"]
+        self.assertGreater(c["scheduled"], 40)
+        self.assertEqual(c["scheduled"], c["accepted"])
+        smtp = res["latency_ms"]["smtp_transaction"]
+        self.assertGreater(smtp["max"], 1500, smtp)
+        self.assertGreater(smtp["p50"], 400, smtp)
+        # the generator itself was on time: parked arrivals are not late
+        self.assertLess(res["schedule_lag_ms"]["p99"], 50)
+        with open(res["timeseries_csv"]) as f:
+            rows = [r.split(",") for r in f.read().splitlines()[1:]]
+        offered = sum(float(r[1]) for r in rows[:3])
+        achieved = sum(float(r[2]) for r in rows[:3])
+        self.assertGreater(offered, 42, rows)
+        self.assertLess(achieved, 36, rows)
+        self.assertAlmostEqual(sum(float(r[1]) for r in rows),
+                               c["scheduled"], delta=1)
+
     def test_corrupted_byte_fails_the_run(self):
         with FakeMail("--corrupt-nth", "5") as fm:
             p = write_profile(self.d)
