@@ -69,6 +69,29 @@ class ModesTest(unittest.TestCase):
         self.assertAlmostEqual(sum(float(r[1]) for r in rows),
                                c["scheduled"], delta=1)
 
+    def test_parked_arrivals_keep_their_scheduled_times(self):
+        # ~10 arrivals within 50 ms, one connection, each end of data
+        # held 200 ms: the first goes at once, the rest fall due while the
+        # scheduler is parked and are queued when the connection frees at
+        # ~200 ms. Message k is accepted at ~(k + 1) x 200 ms and was due
+        # within the first 50 ms, so the mean latency is at least
+        # 100 x (N + 1) - 50 ms. Measured from when they were queued it
+        # would be ~200 x (N - 1) / N ms less.
+        with FakeMail("--data-delay-ms", "200") as fm:
+            p = write_profile(self.d, size="2k", per_day=720000,
+                              connections=1, per_connection=1000)
+            res, _ = self.run_ok(fm.target, p, "--duration", "0.05",
+                                 "--seed", "9", "--no-readers", expect=1)
+        n = res["counts"]["accepted"]
+        self.assertGreaterEqual(n, 4)
+        self.assertEqual(n, res["counts"]["scheduled"])
+        smtp = res["latency_ms"]["smtp_transaction"]
+        count, _mn, _mx, total = (int(x) for x in
+                                  smtp["hist"].split("/")[2:6])
+        mean_ms = total / count / 1000
+        self.assertGreaterEqual(mean_ms, 100 * (n + 1) - 50, smtp)
+        self.assertGreaterEqual(smtp["max"], 200 * n - 50, smtp)
+
     def test_corrupted_byte_fails_the_run(self):
         with FakeMail("--corrupt-nth", "5") as fm:
             p = write_profile(self.d)
